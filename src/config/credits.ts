@@ -1,0 +1,107 @@
+import { z } from 'zod';
+
+// What a product team edits to change who gets how many credits, for how long.
+// Checked with zod when the module loads, so a typo fails start-up instead of a cron run.
+
+const category = z.enum(['paid', 'promotional']);
+/** Days a batch stays spendable after it becomes effective; null: never expires. */
+const validityDays = z.number().int().positive().nullable();
+
+const monthlyPlan = z.object({
+  id: z.string().min(1),
+  name: z.string().min(1),
+  billing: z.literal('monthly'),
+  /** Credits granted at the start of each billing period; they expire when the period ends (plus grace). */
+  creditsPerPeriod: z.number().int().positive(),
+  /** Extra days credits of a period stay spendable after it ends (at most 28, so two periods never overlap by more than one). */
+  graceDays: z.number().int().min(0).max(28),
+  category,
+});
+
+const yearlyPlan = z
+  .object({
+    id: z.string().min(1),
+    name: z.string().min(1),
+    billing: z.literal('yearly'),
+    /** Credits bought for the whole term, paid out in `installments` parts; the last part takes the remainder. */
+    totalCredits: z.number().int().positive(),
+    installments: z.number().int().min(1).max(120),
+    /** Months between installments, counted from the purchase date (the anchor). */
+    intervalMonths: z.number().int().min(1).max(12),
+    /** Each installment's validity, counted from when it is actually granted. */
+    validityDays,
+    category,
+  })
+  .refine((plan) => plan.totalCredits >= plan.installments, {
+    message: 'totalCredits must be at least the number of installments',
+  });
+
+const lifetimePlan = z.object({
+  id: z.string().min(1),
+  name: z.string().min(1),
+  billing: z.literal('lifetime'),
+  /** Credits granted each UTC calendar month; they expire at the end of that month. */
+  creditsPerMonth: z.number().int().positive(),
+  category,
+});
+
+export const creditsConfigSchema = z.object({
+  signupBonus: z.object({
+    /** Granted once, when a user is created (key `signup:{userId}`). */
+    credits: z.number().int().positive(),
+    validityDays,
+    category,
+  }),
+  freeTier: z.object({
+    /** Granted once per UTC calendar month to users with no active paid plan (key `free:{userId}:{YYYY-MM}`). */
+    credits: z.number().int().positive(),
+    /** Null: the credits expire at the end of the month they were granted for. */
+    validityDays,
+    category,
+  }),
+  plans: z.array(z.discriminatedUnion('billing', [monthlyPlan, yearlyPlan, lifetimePlan])).min(1),
+  packs: z
+    .array(
+      z.object({
+        id: z.string().min(1),
+        name: z.string().min(1),
+        credits: z.number().int().positive(),
+        validityDays,
+        category,
+      }),
+    )
+    .min(1),
+  /** The demo action on the credits page costs this many credits per click. */
+  demoActionCost: z.number().int().positive(),
+});
+
+export type CreditsConfig = z.infer<typeof creditsConfigSchema>;
+export type Plan = CreditsConfig['plans'][number];
+export type MonthlyPlan = Extract<Plan, { billing: 'monthly' }>;
+export type YearlyPlan = Extract<Plan, { billing: 'yearly' }>;
+export type LifetimePlan = Extract<Plan, { billing: 'lifetime' }>;
+export type CreditPack = CreditsConfig['packs'][number];
+
+export const creditsConfig: CreditsConfig = creditsConfigSchema.parse({
+  signupBonus: { credits: 100, validityDays: 30, category: 'promotional' },
+  freeTier: { credits: 50, validityDays: null, category: 'promotional' },
+  plans: [
+    { id: 'pro-monthly', name: 'Pro (monthly)', billing: 'monthly', creditsPerPeriod: 1_000, graceDays: 0, category: 'paid' },
+    // 10 000 credits over 12 monthly installments: 833 each, the twelfth takes the remaining 837.
+    { id: 'pro-yearly', name: 'Pro (yearly)', billing: 'yearly', totalCredits: 10_000, installments: 12, intervalMonths: 1, validityDays: 45, category: 'paid' },
+    { id: 'lifetime', name: 'Lifetime', billing: 'lifetime', creditsPerMonth: 500, category: 'paid' },
+  ],
+  packs: [
+    { id: 'pack-500', name: '500 credits', credits: 500, validityDays: 365, category: 'paid' },
+    { id: 'pack-2000', name: '2 000 credits', credits: 2_000, validityDays: null, category: 'paid' },
+  ],
+  demoActionCost: 10,
+});
+
+export function findPlan(config: CreditsConfig, planId: string): Plan | undefined {
+  return config.plans.find((plan) => plan.id === planId);
+}
+
+export function findPack(config: CreditsConfig, packId: string): CreditPack | undefined {
+  return config.packs.find((pack) => pack.id === packId);
+}

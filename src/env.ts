@@ -1,0 +1,74 @@
+import { z } from 'zod';
+
+// Every variable the app reads is declared here and nowhere else; `.env.example` mirrors this list.
+const secret = (name: string) =>
+  z
+    .string()
+    .min(16, `${name} must be at least 16 characters (generate one with: openssl rand -hex 32)`)
+    .optional();
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+export const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    /** Postgres server. Unset: the app uses the embedded PGlite database kept in PGLITE_DATA_DIR. */
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'DATABASE_URL must be a postgres:// URL' }).optional(),
+    PGLITE_DATA_DIR: z.string().min(1).default('.data/pglite'),
+    /** Bearer secret for cron routes. Vercel Cron sends `Authorization: Bearer $CRON_SECRET`. */
+    CRON_SECRET: secret('CRON_SECRET'),
+    /** Basic-auth credentials for schedulers such as cron-job.org. */
+    CRON_JOBS_USERNAME: z.string().min(1).optional(),
+    CRON_JOBS_PASSWORD: secret('CRON_JOBS_PASSWORD'),
+    /** Signs Better Auth's sessions. Required in production; `npm run dev` generates one into .env.local. */
+    BETTER_AUTH_SECRET: secret('BETTER_AUTH_SECRET'),
+    /** The app's public URL, used by the auth library for redirects and cookies. */
+    BETTER_AUTH_URL: z.url({ error: 'BETTER_AUTH_URL must be a URL such as http://localhost:3000' }).optional(),
+    /** A job call stops starting new chunks after this many ms and answers `hasMore: true`. */
+    CRON_TIME_BUDGET_MS: positiveInt(20_000),
+    /** Users (or batches, or schedules) handled per transaction by the set-based jobs. */
+    CREDITS_CHUNK_SIZE: positiveInt(1_000),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && !env.BETTER_AUTH_SECRET && !process.env.NEXT_PHASE?.includes('build')) {
+      ctx.addIssue({ code: 'custom', path: ['BETTER_AUTH_SECRET'], message: 'BETTER_AUTH_SECRET is required in production (openssl rand -hex 32)' });
+    }
+    if (Boolean(env.CRON_JOBS_USERNAME) !== Boolean(env.CRON_JOBS_PASSWORD)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [env.CRON_JOBS_USERNAME ? 'CRON_JOBS_PASSWORD' : 'CRON_JOBS_USERNAME'],
+        message: 'CRON_JOBS_USERNAME and CRON_JOBS_PASSWORD must be set together',
+      });
+    }
+  });
+
+export type Env = z.infer<typeof envSchema>;
+
+export class EnvError extends Error {
+  readonly code = 'INVALID_ENV' as const;
+}
+
+/** Parses a set of variables; empty strings count as unset, as in most `.env` files. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== ''));
+  const result = envSchema.safeParse(cleaned);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const name = issue.path.join('.') || 'environment';
+    const message = issue.message.startsWith(name) ? issue.message : `${name}: ${issue.message}`;
+    throw new EnvError(`Invalid environment variable ${name}. ${message}`);
+  }
+  return result.data;
+}
+
+let cached: Env | undefined;
+
+export function env(): Env {
+  cached ??= parseEnv(process.env);
+  return cached;
+}
+
+/** For tests that change process.env between cases. */
+export function resetEnvCache() {
+  cached = undefined;
+}

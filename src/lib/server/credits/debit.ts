@@ -1,0 +1,103 @@
+import 'server-only';
+import { eq, sql } from 'drizzle-orm';
+import { creditOperations, type CreditOperation } from '@/lib/server/db/schema';
+import type { Database } from '@/lib/server/db/types';
+import { pgErrorCode, queryRows, transaction } from '@/lib/server/db/sql';
+import { lockBalance } from './balances';
+
+export type DebitParams = {
+  userId: string;
+  amount: number;
+  idempotencyKey: string;
+  kind: 'consume' | 'adjust';
+  metadata?: Record<string, unknown>;
+  now: Date;
+};
+
+export type DebitResult =
+  | { ok: true; replayed: boolean; amount: number; balanceAfter: number; entries: number }
+  | { ok: false; reason: 'insufficient_credits'; requested: number; available: number }
+  | { ok: false; reason: 'invalid_amount' | 'idempotency_conflict'; message: string };
+
+type UsableBatch = { id: number; remaining: number };
+
+/**
+ * Takes `amount` credits from a user's spendable batches in burn-down order: soonest expiry first
+ * (never-expiring last), then promotional before paid, then oldest, then id. One ledger entry per
+ * batch touched, all under the operation's key. Short of credits: a value, and nothing written.
+ */
+export async function debitCredits(db: Database, params: DebitParams): Promise<DebitResult> {
+  if (!Number.isSafeInteger(params.amount) || params.amount <= 0) {
+    return { ok: false, reason: 'invalid_amount', message: 'amount must be a positive whole number' };
+  }
+  const replay = await findOperation(db, params.idempotencyKey);
+  if (replay) return replayOutcome(replay, params);
+  try {
+    return await transaction(db, async (tx) => {
+      const { balance } = await lockBalance(tx, params.userId);
+      // Checked again under the lock: a concurrent call with the same key may have just committed.
+      const replayUnderLock = await findOperation(tx, params.idempotencyKey);
+      if (replayUnderLock) return replayOutcome(replayUnderLock, params);
+      const now = params.now.toISOString();
+      const batches = await queryRows<UsableBatch>(
+        tx,
+        sql`select id::float8 as id, remaining from credit_batches
+             where user_id = ${params.userId} and expired_at is null and remaining > 0
+               and effective_at <= ${now}::timestamptz and (expires_at is null or expires_at > ${now}::timestamptz)
+             order by expires_at asc nulls last, (category = 'paid'), effective_at, id
+             for update`,
+      );
+      const available = batches.reduce((sum, batch) => sum + batch.remaining, 0);
+      if (available < params.amount) {
+        return { ok: false, reason: 'insufficient_credits', requested: params.amount, available } as const;
+      }
+      const takes: { batch_id: number; take: number; balance_after: number }[] = [];
+      let left = params.amount;
+      let running = balance;
+      for (const batch of batches) {
+        if (left === 0) break;
+        const take = Math.min(left, batch.remaining);
+        left -= take;
+        running -= take;
+        takes.push({ batch_id: batch.id, take, balance_after: running });
+      }
+      const metadata = params.metadata ? JSON.stringify(params.metadata) : null;
+      await tx.execute(sql`
+        with takes as (
+          select * from jsonb_to_recordset(${JSON.stringify(takes)}::jsonb) as t(batch_id bigint, take integer, balance_after integer)
+        ), spent as (
+          update credit_batches b set remaining = b.remaining - t.take from takes t where b.id = t.batch_id
+        ), entries as (
+          insert into credit_ledger (user_id, delta, balance_after, kind, batch_id, operation_key, metadata, created_at)
+          select ${params.userId}, -t.take, t.balance_after, ${params.kind}, t.batch_id, ${params.idempotencyKey}, ${metadata}::jsonb, ${now}::timestamptz
+            from takes t
+        ), operation as (
+          insert into credit_operations (key, user_id, kind, amount, balance_after, metadata, created_at)
+          values (${params.idempotencyKey}, ${params.userId}, ${params.kind}, ${params.amount}, ${running}, ${metadata}::jsonb, ${now}::timestamptz)
+        )
+        update credit_balances
+           set balance = balance - ${params.amount}, total_consumed = total_consumed + ${params.amount}, updated_at = ${now}::timestamptz
+         where user_id = ${params.userId}`);
+      return { ok: true, replayed: false, amount: params.amount, balanceAfter: running, entries: takes.length } as const;
+    });
+  } catch (error) {
+    // The same key used at the same moment for another user: the operation row's primary key refused it.
+    if (pgErrorCode(error) === '23505') {
+      const existing = await findOperation(db, params.idempotencyKey);
+      if (existing) return replayOutcome(existing, params);
+    }
+    throw error;
+  }
+}
+
+async function findOperation(db: Database, key: string): Promise<CreditOperation | undefined> {
+  const [row] = await db.select().from(creditOperations).where(eq(creditOperations.key, key));
+  return row;
+}
+
+function replayOutcome(operation: CreditOperation, params: DebitParams): DebitResult {
+  if (operation.userId !== params.userId || operation.amount !== params.amount || operation.kind !== params.kind) {
+    return { ok: false, reason: 'idempotency_conflict', message: `key ${params.idempotencyKey} was used for another operation` };
+  }
+  return { ok: true, replayed: true, amount: operation.amount, balanceAfter: operation.balanceAfter, entries: 0 };
+}

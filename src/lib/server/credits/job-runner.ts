@@ -1,0 +1,174 @@
+import 'server-only';
+import { randomUUID } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import { jobRuns, type JobName, type JobTrigger } from '@/lib/server/db/schema';
+import type { Database } from '@/lib/server/db/types';
+import { isConnectionError, isRetryableDbError, transaction } from '@/lib/server/db/sql';
+
+export type JobOptions = {
+  trigger: JobTrigger;
+  now?: Date;
+  dryRun?: boolean;
+  /** Stop starting new chunks after this many ms (the call then reports `hasMore: true`). */
+  timeBudgetMs?: number;
+  chunkSize?: number;
+  /** Called after each chunk, for progress lines in scripts. */
+  onChunk?: (progress: Record<string, number>) => void;
+  /** Lets a caller know the id before the run row exists (routes answer it even when the database is down). */
+  jobId?: string;
+};
+
+export type JobContext = {
+  jobId: string;
+  now: Date;
+  dryRun: boolean;
+  chunkSize: number;
+  /** True once the time budget is spent: start no new chunk. */
+  outOfTime(): boolean;
+};
+
+export type JobOutcome<R> = { results: R; hasMore: boolean; cursor?: string | null; referenceDate?: string };
+
+const LOG_NAMES: Record<JobName, { label: string; what: string }> = {
+  grant: { label: 'Credits Grant Job', what: 'daily grant process' },
+  expire: { label: 'Credits Expire Job', what: 'expiry process' },
+  'subscription-grants': { label: 'Subscription Grants Job', what: 'installment process' },
+};
+
+export class JobFailedError extends Error {
+  readonly code = 'JOB_FAILED' as const;
+  constructor(
+    readonly jobId: string,
+    readonly databaseUnavailable: boolean,
+    options: { cause: unknown },
+  ) {
+    super(`Job ${jobId} failed`, options);
+  }
+}
+
+/**
+ * Records a job run around `work`: a `running` row first (its own statement, so it survives a
+ * failure of the work), then `succeeded` with the results or `failed` with the error.
+ */
+export async function runJob<R extends object>(
+  db: Database,
+  job: JobName,
+  options: JobOptions,
+  params: Record<string, unknown>,
+  work: (ctx: JobContext) => Promise<JobOutcome<R>>,
+): Promise<{ jobId: string; durationMs: number } & JobOutcome<R>> {
+  const jobId = options.jobId ?? randomUUID();
+  const now = options.now ?? new Date();
+  const startedAt = Date.now();
+  const { label, what } = LOG_NAMES[job];
+  const timeBudgetMs = options.timeBudgetMs ?? 20_000;
+  console.log(`[${label} ${jobId}] Starting ${what}${options.dryRun ? ' (dry run)' : ''}`);
+  try {
+    await db.insert(jobRuns).values({ id: jobId, job, trigger: options.trigger, dryRun: options.dryRun ?? false, params, startedAt: new Date(startedAt) });
+    const outcome = await work({
+      jobId,
+      now,
+      dryRun: options.dryRun ?? false,
+      chunkSize: options.chunkSize ?? 1_000,
+      outOfTime: () => Date.now() - startedAt >= timeBudgetMs,
+    });
+    const durationMs = Date.now() - startedAt;
+    await db
+      .update(jobRuns)
+      .set({
+        status: 'succeeded',
+        results: outcome.results as Record<string, unknown>,
+        hasMore: outcome.hasMore,
+        cursor: outcome.cursor ?? null,
+        referenceDate: outcome.referenceDate ?? null,
+        finishedAt: new Date(),
+      })
+      .where(eq(jobRuns.id, jobId));
+    const counts = summarize(outcome.results);
+    console.log(`[${label} ${jobId}] Completed in ${durationMs}ms. ${counts}${outcome.hasMore ? ' (more work remains)' : ''}`);
+    return { jobId, durationMs, ...outcome };
+  } catch (error) {
+    const databaseUnavailable = isConnectionError(error);
+    console.error(`[${label} ${jobId}] Failed after ${Date.now() - startedAt}ms:`, error);
+    await db
+      .update(jobRuns)
+      .set({ status: 'failed', error: errorMessage(error), finishedAt: new Date() })
+      .where(eq(jobRuns.id, jobId))
+      .catch(() => {
+        // The database is gone: the row stays `running`; the health route and `inspect` show it as stale.
+      });
+    throw new JobFailedError(jobId, databaseUnavailable, { cause: error });
+  }
+}
+
+function summarize(results: object): string {
+  const r = results as Record<string, unknown>;
+  if ('successful' in r) return `Processed: ${r.processed}, Successful: ${r.successful}, Skipped: ${r.skipped}, Failed: ${r.failed}`;
+  if ('processedBatches' in r) return `Processed: ${r.processedBatches} batches, Users: ${r.processedUsers}, Expired: ${r.totalExpiredAmount}, Failed: ${r.failed}`;
+  return `Processed: ${r.processed}, Schedules: ${r.schedulesTouched}, Failed: ${r.failed}`;
+}
+
+function errorMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.slice(0, 2_000);
+}
+
+class DryRunRollback extends Error {
+  constructor(readonly value: unknown) {
+    super('dry run rollback');
+  }
+}
+
+/**
+ * Runs one chunk's writes in a transaction. In a dry run the transaction does everything and is then
+ * rolled back, so the counts are exactly what a real run would report and nothing is kept.
+ * If the chunk fails (a bad row), it is retried one item at a time inside savepoints: the bad items
+ * are counted as failed and the others still land.
+ */
+export async function writeChunk<I, R>(
+  db: Database,
+  ctx: Pick<JobContext, 'dryRun'>,
+  items: I[],
+  write: (tx: Database, items: I[]) => Promise<R>,
+): Promise<{ results: R[]; failed: I[] }> {
+  const inTransaction = async (fn: (tx: Database) => Promise<R[] | { results: R[]; failed: I[] }>) => {
+    try {
+      return await transaction(db, async (tx) => {
+        const value = await fn(tx);
+        if (ctx.dryRun) throw new DryRunRollback(value);
+        return value;
+      });
+    } catch (error) {
+      if (error instanceof DryRunRollback) return error.value as Awaited<ReturnType<typeof fn>>;
+      throw error;
+    }
+  };
+  try {
+    const result = await inTransaction(async (tx) => [await write(tx, items)]);
+    return { results: result as R[], failed: [] };
+  } catch (error) {
+    if (isConnectionError(error) || isRetryableDbError(error) || items.length <= 1) {
+      if (items.length === 1 && !isConnectionError(error) && !isRetryableDbError(error)) {
+        console.error('[credits] item failed and was skipped:', error);
+        return { results: [], failed: items };
+      }
+      throw error;
+    }
+    console.error(`[credits] chunk of ${items.length} failed, retrying item by item:`, error);
+  }
+  const outcome = await inTransaction(async (tx) => {
+    const results: R[] = [];
+    const failed: I[] = [];
+    for (const item of items) {
+      try {
+        results.push(await tx.transaction((savepoint) => write(savepoint as unknown as Database, [item])));
+      } catch (error) {
+        if (isConnectionError(error)) throw error;
+        console.error('[credits] item failed and was skipped:', error);
+        failed.push(item);
+      }
+    }
+    return { results, failed };
+  });
+  return outcome as { results: R[]; failed: I[] };
+}

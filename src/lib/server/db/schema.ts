@@ -1,0 +1,292 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  check,
+  date,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+// ---------------------------------------------------------------------------------------------
+// Auth tables, in the shape Better Auth's Drizzle adapter expects (with `usePlural: true`).
+// ---------------------------------------------------------------------------------------------
+
+export const users = pgTable('users', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  email: text('email').notNull().unique(),
+  emailVerified: boolean('email_verified').notNull().default(false),
+  image: text('image'),
+  createdAt: timestamptz('created_at').notNull().defaultNow(),
+  updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+});
+
+export const sessions = pgTable(
+  'sessions',
+  {
+    id: text('id').primaryKey(),
+    expiresAt: timestamptz('expires_at').notNull(),
+    token: text('token').notNull().unique(),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+    ipAddress: text('ip_address'),
+    userAgent: text('user_agent'),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+  },
+  (t) => [index('sessions_user_id_idx').on(t.userId)],
+);
+
+export const accounts = pgTable(
+  'accounts',
+  {
+    id: text('id').primaryKey(),
+    accountId: text('account_id').notNull(),
+    providerId: text('provider_id').notNull(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    accessToken: text('access_token'),
+    refreshToken: text('refresh_token'),
+    idToken: text('id_token'),
+    accessTokenExpiresAt: timestamptz('access_token_expires_at'),
+    refreshTokenExpiresAt: timestamptz('refresh_token_expires_at'),
+    scope: text('scope'),
+    password: text('password'),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [index('accounts_user_id_idx').on(t.userId)],
+);
+
+export const verifications = pgTable(
+  'verifications',
+  {
+    id: text('id').primaryKey(),
+    identifier: text('identifier').notNull(),
+    value: text('value').notNull(),
+    expiresAt: timestamptz('expires_at').notNull(),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [index('verifications_identifier_idx').on(t.identifier)],
+);
+
+// ---------------------------------------------------------------------------------------------
+// Billing and credits.
+// ---------------------------------------------------------------------------------------------
+
+export const subscriptions = pgTable(
+  'subscriptions',
+  {
+    /** The payment provider's id when there is one, otherwise a generated one. */
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'restrict' }),
+    planId: text('plan_id').notNull(),
+    /** Copied from the plan at purchase: how the plan pays out credits. */
+    billing: text('billing', { enum: ['monthly', 'yearly', 'lifetime'] }).notNull(),
+    status: text('status', { enum: ['active', 'canceled'] }).notNull().default('active'),
+    /** Start of the first billing period; every later period is computed from it. */
+    anchorAt: timestamptz('anchor_at').notNull(),
+    canceledAt: timestamptz('canceled_at'),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('subscriptions_active_user_idx').on(t.userId).where(sql`${t.status} = 'active'`),
+    check('subscriptions_canceled_at', sql`(${t.status} = 'canceled') = (${t.canceledAt} is not null)`),
+  ],
+);
+
+export const jobRuns = pgTable(
+  'job_runs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    job: text('job', { enum: ['grant', 'expire', 'subscription-grants'] }).notNull(),
+    trigger: text('trigger', { enum: ['vercel-cron', 'bearer', 'basic', 'cli', 'test'] }).notNull(),
+    status: text('status', { enum: ['running', 'succeeded', 'failed'] }).notNull().default('running'),
+    dryRun: boolean('dry_run').notNull().default(false),
+    /** The UTC day a grant run grants for; continuation calls of the same day resume from `cursor`. */
+    referenceDate: date('reference_date', { mode: 'string' }),
+    params: jsonb('params').$type<Record<string, unknown>>().notNull().default({}),
+    results: jsonb('results').$type<Record<string, unknown>>(),
+    hasMore: boolean('has_more').notNull().default(false),
+    cursor: text('cursor'),
+    error: text('error'),
+    startedAt: timestamptz('started_at').notNull().defaultNow(),
+    finishedAt: timestamptz('finished_at'),
+  },
+  (t) => [index('job_runs_job_started_idx').on(t.job, t.startedAt.desc())],
+);
+
+export const creditBalances = pgTable(
+  'credit_balances',
+  {
+    userId: text('user_id')
+      .primaryKey()
+      .references(() => users.id, { onDelete: 'restrict' }),
+    balance: integer('balance').notNull().default(0),
+    totalGranted: bigint('total_granted', { mode: 'number' }).notNull().default(0),
+    totalConsumed: bigint('total_consumed', { mode: 'number' }).notNull().default(0),
+    totalExpired: bigint('total_expired', { mode: 'number' }).notNull().default(0),
+    updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [check('credit_balances_balance_non_negative', sql`${t.balance} >= 0`)],
+);
+
+export const creditSources = ['signup', 'free', 'subscription', 'lifetime', 'schedule', 'purchase', 'admin'] as const;
+export const creditCategories = ['paid', 'promotional'] as const;
+
+export const creditBatches = pgTable(
+  'credit_batches',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'restrict' }),
+    amount: integer('amount').notNull(),
+    remaining: integer('remaining').notNull(),
+    source: text('source', { enum: creditSources }).notNull(),
+    category: text('category', { enum: creditCategories }).notNull(),
+    effectiveAt: timestamptz('effective_at').notNull(),
+    /** Null: never expires. */
+    expiresAt: timestamptz('expires_at'),
+    /** Set once by the expiry job; `expiredAmount` is what the batch lost then. */
+    expiredAt: timestamptz('expired_at'),
+    expiredAmount: integer('expired_amount').notNull().default(0),
+    idempotencyKey: text('idempotency_key').notNull(),
+    subscriptionId: text('subscription_id').references(() => subscriptions.id),
+    scheduleId: uuid('schedule_id'),
+    installment: integer('installment'),
+    purchaseId: text('purchase_id'),
+    jobRunId: uuid('job_run_id').references(() => jobRuns.id),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('credit_batches_idempotency_key_idx').on(t.idempotencyKey),
+    // Consumption reads a user's live batches in burn-down order.
+    index('credit_batches_live_user_idx')
+      .on(t.userId, t.expiresAt)
+      .where(sql`${t.expiredAt} is null and ${t.remaining} > 0`),
+    // The expiry job walks due batches in (expires_at, id) order.
+    index('credit_batches_due_expiry_idx')
+      .on(t.expiresAt, t.id)
+      .where(sql`${t.expiredAt} is null and ${t.expiresAt} is not null`),
+    index('credit_batches_job_run_idx').on(t.jobRunId).where(sql`${t.jobRunId} is not null`),
+    check('credit_batches_amount_positive', sql`${t.amount} > 0`),
+    check('credit_batches_remaining_range', sql`${t.remaining} >= 0 and ${t.remaining} <= ${t.amount}`),
+    check('credit_batches_expired_empty', sql`${t.expiredAt} is null or ${t.remaining} = 0`),
+    check('credit_batches_expired_amount_range', sql`${t.expiredAmount} >= 0 and ${t.expiredAmount} <= ${t.amount}`),
+    check('credit_batches_expiry_after_effective', sql`${t.expiresAt} is null or ${t.expiresAt} > ${t.effectiveAt}`),
+  ],
+);
+
+export const ledgerKinds = ['grant', 'consume', 'expire', 'refund', 'adjust', 'void'] as const;
+
+export const creditLedger = pgTable(
+  'credit_ledger',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'restrict' }),
+    delta: integer('delta').notNull(),
+    balanceAfter: integer('balance_after').notNull(),
+    kind: text('kind', { enum: ledgerKinds }).notNull(),
+    batchId: bigint('batch_id', { mode: 'number' }).references(() => creditBatches.id),
+    /** The key of the operation that wrote this entry: a consumption spanning three batches writes three entries under one key. */
+    operationKey: text('operation_key').notNull(),
+    jobRunId: uuid('job_run_id').references(() => jobRuns.id),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>(),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('credit_ledger_user_history_idx').on(t.userId, t.id.desc()),
+    index('credit_ledger_operation_key_idx').on(t.operationKey),
+    // A batch is granted once and expires once: the database refuses a second entry of either kind.
+    uniqueIndex('credit_ledger_one_grant_per_batch_idx').on(t.batchId).where(sql`${t.kind} = 'grant'`),
+    uniqueIndex('credit_ledger_one_expiry_per_batch_idx').on(t.batchId).where(sql`${t.kind} = 'expire'`),
+    check('credit_ledger_delta_non_zero', sql`${t.delta} <> 0`),
+    check('credit_ledger_balance_after_non_negative', sql`${t.balanceAfter} >= 0`),
+  ],
+);
+
+/** One row per keyed operation that is not itself a batch (consumption, deduction, void): replays read the stored outcome. */
+export const creditOperations = pgTable('credit_operations', {
+  key: text('key').primaryKey(),
+  userId: text('user_id')
+    .notNull()
+    .references(() => users.id, { onDelete: 'restrict' }),
+  kind: text('kind', { enum: ledgerKinds }).notNull(),
+  amount: integer('amount').notNull(),
+  balanceAfter: integer('balance_after').notNull(),
+  metadata: jsonb('metadata').$type<Record<string, unknown>>(),
+  createdAt: timestamptz('created_at').notNull().defaultNow(),
+});
+
+export const creditSchedules = pgTable(
+  'credit_schedules',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'restrict' }),
+    subscriptionId: text('subscription_id')
+      .notNull()
+      .references(() => subscriptions.id),
+    planId: text('plan_id').notNull(),
+    category: text('category', { enum: creditCategories }).notNull(),
+    creditsPerInstallment: integer('credits_per_installment').notNull(),
+    installmentsTotal: integer('installments_total').notNull(),
+    installmentsDone: integer('installments_done').notNull().default(0),
+    creditsTotal: integer('credits_total').notNull(),
+    creditsGranted: integer('credits_granted').notNull().default(0),
+    creditsRemaining: integer('credits_remaining').notNull(),
+    intervalMonths: integer('interval_months').notNull(),
+    /** Null: installments never expire. */
+    validityDays: integer('validity_days'),
+    anchorAt: timestamptz('anchor_at').notNull(),
+    /** Null once every installment is granted or the subscription is canceled. */
+    nextDueAt: timestamptz('next_due_at'),
+    status: text('status', { enum: ['active', 'completed', 'canceled'] }).notNull().default('active'),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('credit_schedules_subscription_idx').on(t.subscriptionId),
+    index('credit_schedules_due_idx').on(t.nextDueAt, t.id).where(sql`${t.status} = 'active'`),
+    check('credit_schedules_installments_range', sql`${t.installmentsDone} >= 0 and ${t.installmentsDone} <= ${t.installmentsTotal}`),
+    check('credit_schedules_credits_add_up', sql`${t.creditsGranted} + ${t.creditsRemaining} = ${t.creditsTotal}`),
+    check('credit_schedules_credits_non_negative', sql`${t.creditsGranted} >= 0 and ${t.creditsRemaining} >= 0`),
+    check('credit_schedules_interval_positive', sql`${t.intervalMonths} > 0 and ${t.installmentsTotal} > 0`),
+  ],
+);
+
+export type User = typeof users.$inferSelect;
+export type NewUser = typeof users.$inferInsert;
+export type Subscription = typeof subscriptions.$inferSelect;
+export type NewSubscription = typeof subscriptions.$inferInsert;
+export type JobRun = typeof jobRuns.$inferSelect;
+export type CreditBalance = typeof creditBalances.$inferSelect;
+export type CreditBatch = typeof creditBatches.$inferSelect;
+export type NewCreditBatch = typeof creditBatches.$inferInsert;
+export type LedgerEntry = typeof creditLedger.$inferSelect;
+export type CreditOperation = typeof creditOperations.$inferSelect;
+export type CreditSchedule = typeof creditSchedules.$inferSelect;
+export type CreditSource = (typeof creditSources)[number];
+export type CreditCategory = (typeof creditCategories)[number];
+export type LedgerKind = (typeof ledgerKinds)[number];
+export type JobName = JobRun['job'];
+export type JobTrigger = JobRun['trigger'];

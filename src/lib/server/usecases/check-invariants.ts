@@ -1,0 +1,129 @@
+import 'server-only';
+import { sql, type SQL } from 'drizzle-orm';
+import type { Database } from '@/lib/server/db/types';
+import { queryRows } from '@/lib/server/db/sql';
+
+export type InvariantViolation = {
+  rule:
+    | 'balance_matches_ledger'
+    | 'balance_matches_batches'
+    | 'balance_non_negative'
+    | 'balance_matches_totals'
+    | 'batch_remaining_range'
+    | 'expired_batch_not_empty'
+    | 'expired_batch_entries'
+    | 'batch_has_one_grant'
+    | 'schedule_adds_up'
+    | 'schedule_installments_range'
+    | 'schedule_matches_batches';
+  userId: string | null;
+  subject: string;
+  detail: string;
+};
+
+const RULES: { rule: InvariantViolation['rule']; query: (only: UserFilter) => SQL }[] = [
+  {
+    rule: 'balance_matches_ledger',
+    query: (only) => sql`
+      select b.user_id, b.user_id as subject, 'balance ' || b.balance || ' but ledger sums to ' || coalesce(l.total, 0) as detail
+        from credit_balances b
+        left join (select user_id, sum(delta) as total from credit_ledger group by user_id) l on l.user_id = b.user_id
+       where b.balance <> coalesce(l.total, 0) ${only('b')}`,
+  },
+  {
+    rule: 'balance_matches_batches',
+    query: (only) => sql`
+      select b.user_id, b.user_id as subject, 'balance ' || b.balance || ' but live batches hold ' || coalesce(x.total, 0) as detail
+        from credit_balances b
+        left join (select user_id, sum(remaining) as total from credit_batches where expired_at is null group by user_id) x on x.user_id = b.user_id
+       where b.balance <> coalesce(x.total, 0) ${only('b')}`,
+  },
+  {
+    rule: 'balance_non_negative',
+    query: (only) => sql`select b.user_id, b.user_id as subject, 'balance ' || b.balance as detail from credit_balances b where b.balance < 0 ${only('b')}`,
+  },
+  {
+    rule: 'balance_matches_totals',
+    query: (only) => sql`
+      select b.user_id, b.user_id as subject,
+             'balance ' || b.balance || ' but granted - consumed - expired = ' || (b.total_granted - b.total_consumed - b.total_expired) as detail
+        from credit_balances b where b.balance <> b.total_granted - b.total_consumed - b.total_expired ${only('b')}`,
+  },
+  {
+    rule: 'batch_remaining_range',
+    query: (only) => sql`
+      select b.user_id, 'batch ' || b.id as subject, 'remaining ' || b.remaining || ' of ' || b.amount as detail
+        from credit_batches b where (b.remaining < 0 or b.remaining > b.amount) ${only('b')}`,
+  },
+  {
+    rule: 'expired_batch_not_empty',
+    query: (only) => sql`
+      select b.user_id, 'batch ' || b.id as subject, 'expired but ' || b.remaining || ' remaining' as detail
+        from credit_batches b where b.expired_at is not null and b.remaining <> 0 ${only('b')}`,
+  },
+  {
+    rule: 'expired_batch_entries',
+    query: (only) => sql`
+      select b.user_id, 'batch ' || b.id as subject,
+             'lost ' || b.expired_amount || ' but has ' || coalesce(e.n, 0) || ' expire entries for ' || coalesce(-e.total, 0) as detail
+        from credit_batches b
+        left join (select batch_id, count(*) as n, sum(delta) as total from credit_ledger where kind = 'expire' group by batch_id) e on e.batch_id = b.id
+       where (b.expired_at is not null and b.expired_amount > 0 and (coalesce(e.n, 0) <> 1 or -e.total <> b.expired_amount))
+          or ((b.expired_at is null or b.expired_amount = 0) and e.n is not null) ${only('b')}`,
+  },
+  {
+    rule: 'batch_has_one_grant',
+    query: (only) => sql`
+      select b.user_id, 'batch ' || b.id as subject, 'has ' || coalesce(g.n, 0) || ' grant entries for ' || coalesce(g.total, 0) || ' of ' || b.amount as detail
+        from credit_batches b
+        left join (select batch_id, count(*) as n, sum(delta) as total from credit_ledger where kind in ('grant', 'adjust', 'refund') and delta > 0 group by batch_id) g on g.batch_id = b.id
+       where (coalesce(g.n, 0) <> 1 or g.total <> b.amount) ${only('b')}`,
+  },
+  {
+    rule: 'schedule_adds_up',
+    query: (only) => sql`
+      select s.user_id, 'schedule ' || s.id as subject,
+             'granted ' || s.credits_granted || ' + remaining ' || s.credits_remaining || ' <> total ' || s.credits_total as detail
+        from credit_schedules s where s.credits_granted + s.credits_remaining <> s.credits_total ${only('s')}`,
+  },
+  {
+    rule: 'schedule_installments_range',
+    query: (only) => sql`
+      select s.user_id, 'schedule ' || s.id as subject, s.installments_done || ' of ' || s.installments_total || ' installments' as detail
+        from credit_schedules s where (s.installments_done < 0 or s.installments_done > s.installments_total) ${only('s')}`,
+  },
+  {
+    rule: 'schedule_matches_batches',
+    query: (only) => sql`
+      select s.user_id, 'schedule ' || s.id as subject,
+             'credits_granted ' || s.credits_granted || ' but its batches hold ' || coalesce(x.total, 0) || ' in ' || coalesce(x.n, 0) || ' installments' as detail
+        from credit_schedules s
+        left join (select schedule_id, sum(amount) as total, count(*) as n from credit_batches where schedule_id is not null group by schedule_id) x on x.schedule_id = s.id
+       where (s.credits_granted <> coalesce(x.total, 0) or s.installments_done <> coalesce(x.n, 0)) ${only('s')}`,
+  },
+];
+
+/** Restricts a rule to one user: every rule's outer table is aliased `b` (balances, batches) or `s` (schedules). */
+type UserFilter = (alias: 'b' | 's') => SQL;
+
+/**
+ * Checks the contract's invariants over every user, or one: balance = Σ ledger = Σ live batches,
+ * no negative balance, batches within range, one expiry entry per expired batch, schedules that add up.
+ * Returns the violations (at most `maxPerRule` of each rule), none when all is well.
+ */
+export async function checkInvariants(
+  db: Database,
+  params: { userId?: string; maxPerRule?: number } = {},
+): Promise<{ ok: boolean; violations: InvariantViolation[] }> {
+  const userId = params.userId;
+  const only: UserFilter = userId ? (alias) => sql`and ${sql.raw(alias)}.user_id = ${userId}` : () => sql``;
+  const violations: InvariantViolation[] = [];
+  for (const { rule, query } of RULES) {
+    const rows = await queryRows<{ user_id: string | null; subject: string; detail: string }>(
+      db,
+      sql`select * from (${query(only)}) v limit ${params.maxPerRule ?? 100}`,
+    );
+    for (const row of rows) violations.push({ rule, userId: row.user_id, subject: row.subject, detail: row.detail });
+  }
+  return { ok: violations.length === 0, violations };
+}

@@ -1,0 +1,121 @@
+import 'server-only';
+import { sql } from 'drizzle-orm';
+import type { Database } from '@/lib/server/db/types';
+import { queryRows } from '@/lib/server/db/sql';
+import { lockBalances } from '@/lib/server/credits/balances';
+import { runJob, writeChunk, type JobOptions } from '@/lib/server/credits/job-runner';
+
+export type ExpireCreditsParams = JobOptions & {
+  /** Stop after this many batches have been looked at (the call then reports `hasMore: true`). */
+  limit?: number;
+};
+
+export type ExpireCreditsResult = {
+  jobId: string;
+  durationMs: number;
+  results: { processedBatches: number; processedUsers: number; totalExpiredAmount: number; failed: number };
+  hasMore: boolean;
+};
+
+type DueBatch = { id: string; user_id: string; expires_at: string };
+type ChunkCounts = { batches: number; users: number; expired: number };
+
+/**
+ * The daily expiry job: every batch whose `expiresAt` has come (`expiresAt <= now`) loses what is
+ * left of it, with one `expire` ledger entry for what it lost, and the balance falls by as much.
+ * Batches are walked in (expiresAt, id) order; a processed batch leaves the due index, so a later
+ * call simply continues with what is still due.
+ */
+export async function expireCredits(db: Database, params: ExpireCreditsParams): Promise<ExpireCreditsResult> {
+  const run = await runJob(db, 'expire', params, { limit: params.limit ?? null, dryRun: params.dryRun ?? false }, async (ctx) => {
+    const counts = { processedBatches: 0, processedUsers: 0, totalExpiredAmount: 0, failed: 0 };
+    let after: DueBatch | null = null; // keyset cursor: failed (or, in a dry run, untouched) batches are not seen twice
+    let looked = 0;
+    let hasMore = false;
+    for (;;) {
+      if (ctx.outOfTime() || (params.limit !== undefined && looked >= params.limit)) {
+        hasMore = (await nextDueBatches(db, ctx.now, after, 1)).length > 0;
+        break;
+      }
+      const size = params.limit === undefined ? ctx.chunkSize : Math.min(ctx.chunkSize, params.limit - looked);
+      const due = await nextDueBatches(db, ctx.now, after, size);
+      if (due.length === 0) break;
+      // Per-row isolation works per user: one user's bad data must not hold back the others.
+      const byUser = groupByUser(due);
+      const { results, failed } = await writeChunk(db, ctx, byUser, (tx, groups) =>
+        expireChunk(tx, { groups, now: ctx.now, jobId: ctx.jobId }),
+      );
+      for (const r of results) {
+        counts.processedBatches += r.batches;
+        counts.processedUsers += r.users;
+        counts.totalExpiredAmount += r.expired;
+      }
+      counts.failed += failed.reduce((sum, group) => sum + group.batchIds.length, 0);
+      looked += due.length;
+      after = due[due.length - 1]!;
+      params.onChunk?.({ batches: counts.processedBatches, users: counts.processedUsers, expired: counts.totalExpiredAmount, failed: counts.failed });
+      if (due.length < size) break;
+    }
+    return { results: counts, hasMore };
+  });
+  return { jobId: run.jobId, durationMs: run.durationMs, results: run.results, hasMore: run.hasMore };
+}
+
+async function nextDueBatches(db: Database, now: Date, after: DueBatch | null, size: number): Promise<DueBatch[]> {
+  const keyset = after ? sql`and (expires_at, id) > (${after.expires_at}::timestamptz, ${after.id}::bigint)` : sql``;
+  return queryRows<DueBatch>(
+    db,
+    sql`select id::text as id, user_id, expires_at::text as expires_at from credit_batches
+         where expired_at is null and expires_at is not null and expires_at <= ${now.toISOString()}::timestamptz ${keyset}
+         order by expires_at, id limit ${size}`,
+  );
+}
+
+function groupByUser(batches: DueBatch[]): { userId: string; batchIds: string[] }[] {
+  const groups = new Map<string, string[]>();
+  for (const batch of batches) {
+    const ids = groups.get(batch.user_id) ?? [];
+    ids.push(batch.id);
+    groups.set(batch.user_id, ids);
+  }
+  return [...groups].map(([userId, batchIds]) => ({ userId, batchIds }));
+}
+
+async function expireChunk(
+  tx: Database,
+  p: { groups: { userId: string; batchIds: string[] }[]; now: Date; jobId: string },
+): Promise<ChunkCounts> {
+  await lockBalances(tx, p.groups.map((group) => group.userId));
+  const now = p.now.toISOString();
+  const batchIds = JSON.stringify(p.groups.flatMap((group) => group.batchIds));
+  const [row] = await queryRows<ChunkCounts>(
+    tx,
+    // `expired_at is null` is checked again under the row lock: a concurrent run that got there first wins, this one skips.
+    sql`
+    with expired as (
+      update credit_batches b
+         set expired_amount = b.remaining, remaining = 0, expired_at = ${now}::timestamptz
+       where b.id in (select value::bigint from jsonb_array_elements_text(${batchIds}::jsonb))
+         and b.expired_at is null and b.expires_at <= ${now}::timestamptz
+      returning b.id, b.user_id, b.expired_amount as lost
+    ), lost as (
+      select * from expired where lost > 0
+    ), running as (
+      select l.*, bal.balance - sum(l.lost) over (partition by l.user_id order by l.id) as balance_after
+        from lost l join credit_balances bal on bal.user_id = l.user_id
+    ), entries as (
+      insert into credit_ledger (user_id, delta, balance_after, kind, batch_id, operation_key, job_run_id, created_at)
+      select user_id, -lost, balance_after, 'expire', id, 'expire:' || id, ${p.jobId}::uuid, ${now}::timestamptz from running
+    ), per_user as (
+      select user_id, sum(lost)::int as lost from lost group by user_id
+    ), balances as (
+      update credit_balances b
+         set balance = b.balance - pu.lost, total_expired = b.total_expired + pu.lost, updated_at = ${now}::timestamptz
+        from per_user pu where b.user_id = pu.user_id
+    )
+    select (select count(*) from expired)::int as batches,
+           (select count(distinct user_id) from expired)::int as users,
+           coalesce((select sum(lost) from lost), 0)::int as expired`,
+  );
+  return row!;
+}

@@ -1,0 +1,175 @@
+import 'server-only';
+import { and, desc, eq, sql } from 'drizzle-orm';
+import { creditsConfig as defaultConfig, type CreditsConfig } from '@/config/credits';
+import { jobRuns } from '@/lib/server/db/schema';
+import type { Database } from '@/lib/server/db/types';
+import { queryRows } from '@/lib/server/db/sql';
+import { lockBalances } from '@/lib/server/credits/balances';
+import { runJob, writeChunk, type JobOptions } from '@/lib/server/credits/job-runner';
+import { utcDateKey } from '@/lib/server/credits/time';
+
+export type GrantMonthlyCreditsParams = JobOptions & {
+  /** Stop after this many users have been looked at (the call then reports `hasMore: true`). */
+  limit?: number;
+  config?: CreditsConfig;
+};
+
+export type GrantMonthlyCreditsResult = {
+  jobId: string;
+  date: string;
+  durationMs: number;
+  results: { processed: number; successful: number; skipped: number; failed: number; users: number; creditsGranted: number };
+  hasMore: boolean;
+};
+
+type ChunkCounts = { due: number; granted: number; credits: number };
+
+/**
+ * The daily grant job: for the UTC day of `now`, every active monthly subscription gets its current
+ * billing period, every lifetime plan its current calendar month, and every user without an active
+ * plan this month's free credits. A missed day is caught up by the next run: whatever period is still
+ * live is granted then; a period whose credits would already be expired is not.
+ *
+ * Users are walked in id order, a chunk per transaction with one set-based statement. A call that
+ * runs out of time or reaches `limit` stores where it stopped; the next call for the same day resumes there.
+ */
+export async function grantMonthlyCredits(db: Database, params: GrantMonthlyCreditsParams): Promise<GrantMonthlyCreditsResult> {
+  const config = params.config ?? defaultConfig;
+  const now = params.now ?? new Date();
+  const date = utcDateKey(now);
+  const run = await runJob(db, 'grant', { ...params, now }, { limit: params.limit ?? null, dryRun: params.dryRun ?? false, date }, async (ctx) => {
+    const counts = { processed: 0, successful: 0, skipped: 0, failed: 0, users: 0, creditsGranted: 0 };
+    // A dry run always looks at everything from the start; a real run resumes the day's last unfinished call.
+    let cursor = ctx.dryRun ? '' : await resumeCursor(db, date);
+    let hasMore = false;
+    const plans = JSON.stringify(plansForSql(config));
+    for (;;) {
+      if (ctx.outOfTime() || (params.limit !== undefined && counts.users >= params.limit)) {
+        hasMore = (await nextUsers(db, cursor, 1)).length > 0;
+        break;
+      }
+      const size = params.limit === undefined ? ctx.chunkSize : Math.min(ctx.chunkSize, params.limit - counts.users);
+      const userIds = await nextUsers(db, cursor, size);
+      if (userIds.length === 0) break;
+      const { results, failed } = await writeChunk(db, ctx, userIds, (tx, ids) =>
+        grantChunk(tx, { userIds: ids, now: ctx.now, jobId: ctx.jobId, plans, config }),
+      );
+      for (const r of results) {
+        counts.processed += r.due;
+        counts.successful += r.granted;
+        counts.skipped += r.due - r.granted;
+        counts.creditsGranted += r.credits;
+      }
+      counts.failed += failed.length;
+      counts.processed += failed.length;
+      counts.users += userIds.length;
+      cursor = userIds[userIds.length - 1]!;
+      params.onChunk?.({ users: counts.users, granted: counts.successful, skipped: counts.skipped, failed: counts.failed });
+      if (userIds.length < size) break;
+    }
+    return { results: counts, hasMore, cursor: hasMore ? cursor : null, referenceDate: date };
+  });
+  return { jobId: run.jobId, date, durationMs: run.durationMs, results: run.results, hasMore: run.hasMore };
+}
+
+async function resumeCursor(db: Database, date: string): Promise<string> {
+  const [last] = await db
+    .select({ hasMore: jobRuns.hasMore, cursor: jobRuns.cursor })
+    .from(jobRuns)
+    .where(and(eq(jobRuns.job, 'grant'), eq(jobRuns.status, 'succeeded'), eq(jobRuns.dryRun, false), eq(jobRuns.referenceDate, date)))
+    .orderBy(desc(jobRuns.finishedAt))
+    .limit(1);
+  return last?.hasMore && last.cursor ? last.cursor : '';
+}
+
+async function nextUsers(db: Database, after: string, size: number): Promise<string[]> {
+  const rows = await queryRows<{ id: string }>(db, sql`select id from users where id > ${after} order by id limit ${size}`);
+  return rows.map((row) => row.id);
+}
+
+function plansForSql(config: CreditsConfig) {
+  return config.plans
+    .filter((plan) => plan.billing !== 'yearly')
+    .map((plan) =>
+      plan.billing === 'monthly'
+        ? { id: plan.id, billing: plan.billing, credits: plan.creditsPerPeriod, category: plan.category, grace_days: plan.graceDays }
+        : { id: plan.id, billing: plan.billing, credits: plan.creditsPerMonth, category: plan.category, grace_days: 0 },
+    );
+}
+
+/**
+ * One chunk in one statement. Keys are the contract's (`subscription:{id}:{periodStart}`,
+ * `lifetime:{id}:{YYYY-MM}`, `free:{userId}:{YYYY-MM}`); `on conflict do nothing` makes a repeated or
+ * concurrent run skip what is already granted. Month arithmetic runs in the session's UTC time zone.
+ */
+async function grantChunk(
+  tx: Database,
+  p: { userIds: string[]; now: Date; jobId: string; plans: string; config: CreditsConfig },
+): Promise<ChunkCounts> {
+  await lockBalances(tx, p.userIds);
+  const now = p.now.toISOString();
+  const free = p.config.freeTier;
+  const [row] = await queryRows<ChunkCounts>(
+    tx,
+    sql`
+    with chunk as (
+      select value as user_id from jsonb_array_elements_text(${JSON.stringify(p.userIds)}::jsonb)
+    ), plans as (
+      select * from jsonb_to_recordset(${p.plans}::jsonb) as p(id text, billing text, credits integer, category text, grace_days integer)
+    ), active_subs as (
+      select s.id, s.user_id, s.anchor_at, s.billing, pl.credits, pl.category, pl.grace_days
+        from subscriptions s
+        join chunk c on c.user_id = s.user_id
+        left join plans pl on pl.id = s.plan_id
+       where s.status = 'active' and s.anchor_at <= ${now}::timestamptz
+    ), monthly_periods as (
+      select s.*, s.anchor_at + make_interval(months => n) as period_start, s.anchor_at + make_interval(months => n + 1) as period_end
+        from active_subs s,
+             lateral (select ((extract(year from ${now}::timestamptz) - extract(year from s.anchor_at)) * 12
+                             + extract(month from ${now}::timestamptz) - extract(month from s.anchor_at))::int as n0) m,
+             lateral generate_series(greatest(0, m.n0 - 2), m.n0) n
+       where s.billing = 'monthly'
+    ), due as (
+      select user_id, credits as amount, 'subscription' as source, category, period_start as effective_at,
+             period_end + make_interval(days => grace_days) as expires_at,
+             'subscription:' || id || ':' || to_char(period_start, 'YYYY-MM-DD') as key, id as subscription_id, null::text as purchase_id
+        from monthly_periods
+       where period_start <= ${now}::timestamptz and period_end + make_interval(days => grace_days) > ${now}::timestamptz
+      union all
+      select user_id, credits, 'lifetime', category, greatest(anchor_at, date_trunc('month', ${now}::timestamptz)),
+             date_trunc('month', ${now}::timestamptz) + interval '1 month',
+             'lifetime:' || id || ':' || to_char(${now}::timestamptz, 'YYYY-MM'), id, id
+        from active_subs where billing = 'lifetime'
+      union all
+      select c.user_id, ${free.credits}::int, 'free', ${free.category}, date_trunc('month', ${now}::timestamptz),
+             ${free.validityDays === null
+               ? sql`date_trunc('month', ${now}::timestamptz) + interval '1 month'`
+               : sql`${now}::timestamptz + make_interval(days => ${free.validityDays}::int)`},
+             'free:' || c.user_id || ':' || to_char(${now}::timestamptz, 'YYYY-MM'), null, null
+        from chunk c
+       where not exists (select 1 from subscriptions s where s.user_id = c.user_id and s.status = 'active')
+    ), inserted as (
+      insert into credit_batches (user_id, amount, remaining, source, category, effective_at, expires_at, idempotency_key, subscription_id, purchase_id, job_run_id, created_at)
+      select user_id, amount, amount, source, category, effective_at, expires_at, key, subscription_id, purchase_id, ${p.jobId}::uuid, ${now}::timestamptz
+        from due order by user_id, key
+      on conflict (idempotency_key) do nothing
+      returning id, user_id, amount, idempotency_key
+    ), running as (
+      select i.*, b.balance + sum(i.amount) over (partition by i.user_id order by i.id) as balance_after
+        from inserted i join credit_balances b on b.user_id = i.user_id
+    ), entries as (
+      insert into credit_ledger (user_id, delta, balance_after, kind, batch_id, operation_key, job_run_id, created_at)
+      select user_id, amount, balance_after, 'grant', id, idempotency_key, ${p.jobId}::uuid, ${now}::timestamptz from running
+    ), per_user as (
+      select user_id, sum(amount)::int as amount from inserted group by user_id
+    ), balances as (
+      update credit_balances b
+         set balance = b.balance + pu.amount, total_granted = b.total_granted + pu.amount, updated_at = ${now}::timestamptz
+        from per_user pu where b.user_id = pu.user_id
+    )
+    select (select count(*) from due)::int as due,
+           (select count(*) from inserted)::int as granted,
+           coalesce((select sum(amount) from inserted), 0)::int as credits`,
+  );
+  return row!;
+}

@@ -1,0 +1,49 @@
+import 'server-only';
+import { and, eq } from 'drizzle-orm';
+import { creditsConfig as defaultConfig, type CreditsConfig } from '@/config/credits';
+import { subscriptions } from '@/lib/server/db/schema';
+import type { Database } from '@/lib/server/db/types';
+import { transaction } from '@/lib/server/db/sql';
+import { creditKeys } from '@/lib/server/credits/keys';
+import { addUtcDays, startOfNextUtcMonth } from '@/lib/server/credits/time';
+import { grantCredits } from './grant-credits';
+
+export type OnUserCreatedParams = { userId: string; now?: Date; config?: CreditsConfig };
+
+/**
+ * What a new user receives: the sign-up bonus and, without a paid plan, this month's free credits.
+ * Keyed (`signup:{userId}`, `free:{userId}:{YYYY-MM}`), so calling it twice grants nothing more and
+ * the grant job later skips the month already given.
+ */
+export async function onUserCreated(db: Database, params: OnUserCreatedParams) {
+  const now = params.now ?? new Date();
+  const config = params.config ?? defaultConfig;
+  return transaction(db, async (tx) => {
+    const bonus = await grantCredits(tx, {
+      userId: params.userId,
+      amount: config.signupBonus.credits,
+      source: 'signup',
+      category: config.signupBonus.category,
+      expiresAt: config.signupBonus.validityDays ? addUtcDays(now, config.signupBonus.validityDays) : null,
+      idempotencyKey: creditKeys.signup(params.userId),
+      now,
+    });
+    const [paid] = await tx
+      .select({ id: subscriptions.id })
+      .from(subscriptions)
+      .where(and(eq(subscriptions.userId, params.userId), eq(subscriptions.status, 'active')))
+      .limit(1);
+    const free = paid
+      ? null
+      : await grantCredits(tx, {
+          userId: params.userId,
+          amount: config.freeTier.credits,
+          source: 'free',
+          category: config.freeTier.category,
+          expiresAt: config.freeTier.validityDays ? addUtcDays(now, config.freeTier.validityDays) : startOfNextUtcMonth(now),
+          idempotencyKey: creditKeys.free(params.userId, now),
+          now,
+        });
+    return { bonus, free };
+  });
+}

@@ -1,0 +1,195 @@
+import 'server-only';
+import { sql } from 'drizzle-orm';
+import type { Database } from '@/lib/server/db/types';
+import { queryRows } from '@/lib/server/db/sql';
+import { lockBalances } from '@/lib/server/credits/balances';
+import { runJob, writeChunk, type JobOptions } from '@/lib/server/credits/job-runner';
+
+export type ProcessDueSchedulesParams = JobOptions & {
+  /** Schedules per call (the route clamps it to 1…500). */
+  limit?: number;
+  /** Installments granted per schedule per call, for catching up after an outage (the route clamps it to 1…36). */
+  catchUp?: number;
+};
+
+export type ScheduleGrant = {
+  scheduleId: string;
+  subscriptionId: string;
+  userId: string;
+  totalGranted: number;
+  grantsProcessed: number;
+  remainingGrants: number;
+};
+
+export type ProcessDueSchedulesResult = {
+  jobId: string;
+  durationMs: number;
+  processed: number;
+  schedulesTouched: number;
+  failed: number;
+  grants: ScheduleGrant[];
+  hasMore: boolean;
+};
+
+/**
+ * The installment job: due schedules, oldest due first, taken `FOR UPDATE SKIP LOCKED` so that
+ * overlapping calls share the work instead of waiting or doubling. Each gets up to `catchUp`
+ * installments whose due date has come; installment n is due at `anchor + (n-1) × interval` months,
+ * computed from the anchor so month ends never drift. A late installment's validity counts from when
+ * it is granted: an outage never hands out credits that are already expired.
+ */
+export async function processDueSchedules(db: Database, params: ProcessDueSchedulesParams): Promise<ProcessDueSchedulesResult> {
+  const limit = params.limit ?? 50;
+  const catchUp = params.catchUp ?? 12;
+  const run = await runJob(db, 'subscription-grants', params, { limit, catchUp, dryRun: params.dryRun ?? false }, async (ctx) => {
+    const grants: ScheduleGrant[] = [];
+    let processed = 0;
+    let failed = 0;
+    let taken = 0;
+    // Catch-up is per schedule per call, and a failed schedule (or any, in a dry run) stays due: take none twice.
+    const takenIds = new Set<string>();
+    const failedIds = new Set<string>();
+    let stoppedEarly = false;
+    for (;;) {
+      if (ctx.outOfTime() || taken >= limit) {
+        stoppedEarly = true;
+        break;
+      }
+      const size = Math.min(ctx.chunkSize, limit - taken);
+      const { results, failed: notTaken } = await writeChunk(db, ctx, [null], async (tx) => {
+        const schedules = await takeDueSchedules(tx, ctx.now, size, takenIds);
+        if (schedules.length === 0) return { schedules, grants: [] as ScheduleGrant[], processed: 0, chunkFailed: [] as string[] };
+        const chunk = await writeChunk(tx, { dryRun: false }, schedules, (inner, ids) =>
+          grantInstallments(inner, { schedules: ids, now: ctx.now, jobId: ctx.jobId, catchUp }),
+        );
+        return {
+          schedules,
+          grants: chunk.results.flatMap((r) => r.grants),
+          processed: chunk.results.reduce((sum, r) => sum + r.processed, 0),
+          chunkFailed: chunk.failed.map((s) => s.id),
+        };
+      });
+      if (notTaken.length > 0) throw new Error('Could not take due schedules');
+      const chunk = results[0]!;
+      if (chunk.schedules.length === 0) break;
+      for (const s of chunk.schedules) takenIds.add(s.id);
+      for (const id of chunk.chunkFailed) failedIds.add(id);
+      taken += chunk.schedules.length;
+      processed += chunk.processed;
+      failed += chunk.chunkFailed.length;
+      grants.push(...chunk.grants);
+      params.onChunk?.({ schedules: taken, installments: processed, failed });
+      if (chunk.schedules.length < size) break;
+    }
+    // A real run leaves due only what it has not reached, schedules with more installments than
+    // `catchUp`, and failed ones (not counted: retrying them at once would fail again).
+    const hasMore = ctx.dryRun ? stoppedEarly && (await anyDue(db, ctx.now, takenIds)) : await anyDue(db, ctx.now, failedIds);
+    return { results: { processed, schedulesTouched: grants.length, failed, grants }, hasMore };
+  });
+  const { grants, processed, schedulesTouched, failed } = run.results;
+  return { jobId: run.jobId, durationMs: run.durationMs, processed, schedulesTouched, failed, grants, hasMore: run.hasMore };
+}
+
+type DueSchedule = { id: string; user_id: string };
+
+async function takeDueSchedules(tx: Database, now: Date, size: number, skip: Set<string>): Promise<DueSchedule[]> {
+  const schedules = await queryRows<DueSchedule>(
+    tx,
+    sql`select id::text as id, user_id from credit_schedules
+         where status = 'active' and next_due_at <= ${now.toISOString()}::timestamptz
+           and not (id = any (select value::uuid from jsonb_array_elements_text(${JSON.stringify([...skip])}::jsonb)))
+         order by next_due_at, id
+         limit ${size}
+         for update skip locked`,
+  );
+  return schedules;
+}
+
+async function anyDue(db: Database, now: Date, skip: Set<string>): Promise<boolean> {
+  const rows = await queryRows<{ id: string }>(
+    db,
+    sql`select id from credit_schedules
+         where status = 'active' and next_due_at <= ${now.toISOString()}::timestamptz
+           and not (id = any (select value::uuid from jsonb_array_elements_text(${JSON.stringify([...skip])}::jsonb)))
+         limit 1`,
+  );
+  return rows.length > 0;
+}
+
+async function grantInstallments(
+  tx: Database,
+  p: { schedules: DueSchedule[]; now: Date; jobId: string; catchUp: number },
+): Promise<{ processed: number; grants: ScheduleGrant[] }> {
+  await lockBalances(tx, p.schedules.map((s) => s.user_id));
+  const now = p.now.toISOString();
+  const rows = await queryRows<ScheduleGrant & { granted: number }>(
+    tx,
+    sql`
+    with s as (
+      select cs.* from credit_schedules cs
+        join subscriptions sub on sub.id = cs.subscription_id and sub.status = 'active'
+       where cs.id in (select value::uuid from jsonb_array_elements_text(${JSON.stringify(p.schedules.map((s) => s.id))}::jsonb))
+         and cs.status = 'active'
+    ), inst as (
+      select s.id as schedule_id, s.user_id, s.subscription_id, s.category, s.validity_days, n,
+             s.anchor_at + make_interval(months => (n - 1) * s.interval_months) as due_at,
+             case when n = s.installments_total
+                  then s.credits_remaining - s.credits_per_installment * (n - 1 - s.installments_done)
+                  else s.credits_per_installment end as amount
+        from s, lateral generate_series(s.installments_done + 1, least(s.installments_total, s.installments_done + ${p.catchUp}::int)) n
+       where s.anchor_at + make_interval(months => (n - 1) * s.interval_months) <= ${now}::timestamptz
+    ), inserted as (
+      insert into credit_batches (user_id, amount, remaining, source, category, effective_at, expires_at, idempotency_key,
+                                  subscription_id, schedule_id, installment, job_run_id, created_at)
+      select user_id, amount, amount, 'schedule', category, due_at,
+             case when validity_days is null then null
+                  else greatest(due_at, ${now}::timestamptz) + make_interval(days => validity_days) end,
+             'schedule:' || schedule_id || ':' || n, subscription_id, schedule_id, n, ${p.jobId}::uuid, ${now}::timestamptz
+        from inst where amount > 0
+       order by user_id, schedule_id, n
+      on conflict (idempotency_key) do nothing
+      returning id, user_id, amount, idempotency_key
+    ), running as (
+      select i.*, b.balance + sum(i.amount) over (partition by i.user_id order by i.id) as balance_after
+        from inserted i join credit_balances b on b.user_id = i.user_id
+    ), entries as (
+      insert into credit_ledger (user_id, delta, balance_after, kind, batch_id, operation_key, job_run_id, created_at)
+      select user_id, amount, balance_after, 'grant', id, idempotency_key, ${p.jobId}::uuid, ${now}::timestamptz from running
+    ), per_user as (
+      select user_id, sum(amount)::int as amount from inserted group by user_id
+    ), balances as (
+      update credit_balances b
+         set balance = b.balance + pu.amount, total_granted = b.total_granted + pu.amount, updated_at = ${now}::timestamptz
+        from per_user pu where b.user_id = pu.user_id
+    ), per_schedule as (
+      select schedule_id, count(*)::int as installments, sum(amount)::int as amount from inst group by schedule_id
+    ), advanced as (
+      update credit_schedules cs
+         set installments_done = cs.installments_done + ps.installments,
+             credits_granted = cs.credits_granted + ps.amount,
+             credits_remaining = cs.credits_remaining - ps.amount,
+             next_due_at = case when cs.installments_done + ps.installments >= cs.installments_total then null
+                                else cs.anchor_at + make_interval(months => (cs.installments_done + ps.installments) * cs.interval_months) end,
+             status = case when cs.installments_done + ps.installments >= cs.installments_total then 'completed' else 'active' end,
+             updated_at = ${now}::timestamptz
+        from per_schedule ps where cs.id = ps.schedule_id
+      returning cs.id, cs.subscription_id, cs.user_id, ps.amount, ps.installments, cs.installments_total - cs.installments_done as remaining_grants
+    )
+    select a.id::text as "scheduleId", a.subscription_id as "subscriptionId", a.user_id as "userId",
+           a.amount as "totalGranted", a.installments as "grantsProcessed", a.remaining_grants as "remainingGrants",
+           (select count(*) from inserted)::int as granted
+      from advanced a order by a.id`,
+  );
+  const processed = rows[0]?.granted ?? 0;
+  return {
+    processed,
+    grants: rows.map((row) => ({
+      scheduleId: row.scheduleId,
+      subscriptionId: row.subscriptionId,
+      userId: row.userId,
+      totalGranted: row.totalGranted,
+      grantsProcessed: row.grantsProcessed,
+      remainingGrants: row.remainingGrants,
+    })),
+  };
+}

@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { createTestDatabase, type TestDatabase } from '../../../helpers/db';
+import { makeBatch, makeUser } from '../../../helpers/factories';
+import { creditBalances, creditBatches, creditLedger, creditSchedules, subscriptions } from '@/lib/server/db/schema';
+import { queryRows, pgErrorCode } from '@/lib/server/db/sql';
+
+let t: TestDatabase;
+beforeAll(async () => {
+  t = await createTestDatabase();
+});
+afterAll(async () => {
+  await t?.drop();
+});
+
+async function errorCodeOf(work: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await work;
+  } catch (error) {
+    return pgErrorCode(error);
+  }
+  return undefined;
+}
+
+describe('schema', () => {
+  it('migrations apply to an empty database and create every table', async () => {
+    const rows = await queryRows<{ table_name: string }>(
+      t.db,
+      sql`select table_name from information_schema.tables where table_schema = 'public' order by table_name`,
+    );
+    expect(rows.map((r) => r.table_name)).toEqual([
+      'accounts', 'credit_balances', 'credit_batches', 'credit_ledger', 'credit_operations',
+      'credit_schedules', 'job_runs', 'sessions', 'subscriptions', 'users', 'verifications',
+    ]);
+  });
+
+  it('runs its sessions in UTC, so month arithmetic does not depend on the server', async () => {
+    const [row] = await queryRows<{ tz: string; feb: string }>(
+      t.db,
+      sql`select current_setting('TimeZone') as tz, to_char('2025-01-31T10:00:00Z'::timestamptz + interval '1 month', 'YYYY-MM-DD"T"HH24') as feb`,
+    );
+    expect(row).toEqual({ tz: 'UTC', feb: '2025-02-28T10' });
+  });
+
+  it('refuses a batch whose remaining exceeds its amount or falls below zero', async () => {
+    const user = await makeUser(t.db);
+    const base = { userId: user.id, source: 'admin' as const, category: 'paid' as const, effectiveAt: new Date() };
+    expect(await errorCodeOf(t.db.insert(creditBatches).values({ ...base, amount: 10, remaining: 11, idempotencyKey: 'k-over' }))).toBe('23514');
+    expect(await errorCodeOf(t.db.insert(creditBatches).values({ ...base, amount: 10, remaining: -1, idempotencyKey: 'k-neg' }))).toBe('23514');
+    expect(await errorCodeOf(t.db.insert(creditBatches).values({ ...base, amount: 0, remaining: 0, idempotencyKey: 'k-zero' }))).toBe('23514');
+  });
+
+  it('refuses a second batch with the same idempotency key', async () => {
+    const user = await makeUser(t.db);
+    const base = { userId: user.id, source: 'admin' as const, category: 'paid' as const, effectiveAt: new Date(), amount: 5, remaining: 5 };
+    await t.db.insert(creditBatches).values({ ...base, idempotencyKey: 'same-key' });
+    expect(await errorCodeOf(t.db.insert(creditBatches).values({ ...base, idempotencyKey: 'same-key' }))).toBe('23505');
+  });
+
+  it('refuses a negative balance', async () => {
+    const user = await makeUser(t.db);
+    expect(await errorCodeOf(t.db.insert(creditBalances).values({ userId: user.id, balance: -1 }))).toBe('23514');
+  });
+
+  it('refuses an expired batch that still holds credits', async () => {
+    const user = await makeUser(t.db);
+    const base = { userId: user.id, source: 'admin' as const, category: 'paid' as const, effectiveAt: new Date('2026-01-01Z') };
+    expect(
+      await errorCodeOf(
+        t.db.insert(creditBatches).values({ ...base, amount: 5, remaining: 5, idempotencyKey: 'k-exp', expiresAt: new Date('2026-02-01Z'), expiredAt: new Date('2026-02-01Z') }),
+      ),
+    ).toBe('23514');
+  });
+
+  it('refuses a second expiry entry for the same batch', async () => {
+    const user = await makeUser(t.db);
+    const batch = await makeBatch(t.db, { userId: user.id, amount: 5 });
+    const entry = { userId: user.id, delta: -1, balanceAfter: 0, kind: 'expire' as const, batchId: batch.id, operationKey: `expire:${batch.id}` };
+    await t.db.insert(creditLedger).values(entry);
+    expect(await errorCodeOf(t.db.insert(creditLedger).values(entry))).toBe('23505');
+  });
+
+  it('refuses a schedule whose granted and remaining credits do not add up to its total', async () => {
+    const user = await makeUser(t.db);
+    await t.db.insert(subscriptions).values({ id: 'sub-x', userId: user.id, planId: 'pro-yearly', billing: 'yearly', anchorAt: new Date() });
+    const schedule = {
+      userId: user.id, subscriptionId: 'sub-x', planId: 'pro-yearly', category: 'paid' as const, creditsPerInstallment: 10,
+      installmentsTotal: 12, creditsTotal: 120, intervalMonths: 1, anchorAt: new Date(),
+    };
+    expect(await errorCodeOf(t.db.insert(creditSchedules).values({ ...schedule, creditsGranted: 10, creditsRemaining: 100 }))).toBe('23514');
+    expect(await errorCodeOf(t.db.insert(creditSchedules).values({ ...schedule, creditsRemaining: 120, installmentsDone: 13 }))).toBe('23514');
+  });
+});

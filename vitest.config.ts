@@ -1,0 +1,22 @@
+import path from 'node:path';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  resolve: {
+    alias: {
+      '@': path.resolve(import.meta.dirname, 'src'),
+      // `server-only` throws outside Next's server build; tests are server code.
+      'server-only': path.resolve(import.meta.dirname, 'tests/helpers/server-only.ts'),
+    },
+  },
+  test: {
+    include: ['tests/**/*.test.ts'],
+    exclude: ['tests/e2e/**', 'node_modules/**'],
+    environment: 'node',
+    pool: 'forks',
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // PGlite and the per-file databases are cheap; two workers match the two cores.
+    maxWorkers: 2,
+  },
+});
