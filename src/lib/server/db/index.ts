@@ -34,3 +34,8 @@ export async function getDb(): Promise<Database> {
   });
   return (await globalForDb.creditsDb).db;
 }
+
+/** Points `getDb()` at an already-open database: route tests and in-process servers use their own. */
+export function setDatabase(handle: DatabaseHandle | null) {
+  globalForDb.creditsDb = handle ? Promise.resolve(handle) : undefined;
+}
