@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { EnvError, parseEnv } from '@/env';
+
+const strong = 'x'.repeat(32);
+
+function messageOf(source: Record<string, string | undefined>): string {
+  try {
+    parseEnv(source);
+  } catch (error) {
+    expect(error).toBeInstanceOf(EnvError);
+    return (error as Error).message;
+  }
+  throw new Error('expected parseEnv to fail');
+}
+
+describe('the env module', () => {
+  it('accepts an empty environment: embedded database, no cron auth yet', () => {
+    const env = parseEnv({});
+    expect(env.DATABASE_URL).toBeUndefined();
+    expect(env.PGLITE_DATA_DIR).toBe('.data/pglite');
+    expect(env.CRON_TIME_BUDGET_MS).toBe(20_000);
+  });
+
+  it.each([
+    [{ CRON_SECRET: 'short' }, 'CRON_SECRET'],
+    [{ CRON_JOBS_USERNAME: 'cron', CRON_JOBS_PASSWORD: 'short' }, 'CRON_JOBS_PASSWORD'],
+    [{ CRON_JOBS_USERNAME: 'cron' }, 'CRON_JOBS_PASSWORD'],
+    [{ CRON_JOBS_PASSWORD: strong }, 'CRON_JOBS_USERNAME'],
+    [{ DATABASE_URL: 'mysql://localhost/db' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
+    [{ CRON_TIME_BUDGET_MS: 'soon' }, 'CRON_TIME_BUDGET_MS'],
+    [{ CREDITS_CHUNK_SIZE: '-5' }, 'CREDITS_CHUNK_SIZE'],
+    [{ BETTER_AUTH_URL: 'localhost' }, 'BETTER_AUTH_URL'],
+  ])('refuses %j with one line naming %s', (source, variable) => {
+    const message = messageOf(source);
+    expect(message).toContain(variable);
+    expect(message).not.toContain('\n');
+  });
+
+  it('treats empty strings as unset, as .env files write them', () => {
+    expect(parseEnv({ CRON_SECRET: '', DATABASE_URL: '' }).CRON_SECRET).toBeUndefined();
+  });
+
+  it('accepts a Basic-auth password that contains colons', () => {
+    expect(parseEnv({ CRON_JOBS_USERNAME: 'cron', CRON_JOBS_PASSWORD: `a:b:${strong}` }).CRON_JOBS_PASSWORD).toBe(`a:b:${strong}`);
+  });
+});

@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../helpers/db';
+import { at, makeBatch, makeUser } from '../../../helpers/factories';
+import { expectInvariants } from '../../../helpers/invariants';
+import { balanceOf, batchesOf, ledgerOf } from '../../../helpers/queries';
+import { consumeCredits } from '@/lib/server/usecases/consume-credits';
+import { adjustCredits } from '@/lib/server/usecases/adjust-credits';
+
+let t: TestDatabase;
+beforeAll(async () => {
+  t = await createTestDatabase();
+});
+afterAll(async () => {
+  await t?.drop();
+});
+
+const now = at('2026-06-15T12:00:00Z');
+const consume = (userId: string, amount: number, key: string, when = now) =>
+  consumeCredits(t.db, { userId, amount, reason: 'test', idempotencyKey: key, now: when });
+
+describe('burn-down order', () => {
+  it('takes the soonest expiry first, never-expiring last, promotional before paid, then oldest', async () => {
+    const user = await makeUser(t.db);
+    const past = at('2026-06-01T00:00:00Z');
+    const neverPaid = await makeBatch(t.db, { userId: user.id, amount: 10, category: 'paid', expiresAt: null, effectiveAt: past, now: past });
+    const neverPromo = await makeBatch(t.db, { userId: user.id, amount: 10, category: 'promotional', expiresAt: null, effectiveAt: past, now: past });
+    const julyPaid = await makeBatch(t.db, { userId: user.id, amount: 10, category: 'paid', expiresAt: at('2026-07-01T00:00:00Z'), effectiveAt: past, now: past });
+    const julyPromoNewer = await makeBatch(t.db, { userId: user.id, amount: 10, category: 'promotional', expiresAt: at('2026-07-01T00:00:00Z'), effectiveAt: at('2026-06-10T00:00:00Z'), now: past });
+    const julyPromoOlder = await makeBatch(t.db, { userId: user.id, amount: 10, category: 'promotional', expiresAt: at('2026-07-01T00:00:00Z'), effectiveAt: at('2026-06-05T00:00:00Z'), now: past });
+    const june20 = await makeBatch(t.db, { userId: user.id, amount: 10, category: 'paid', expiresAt: at('2026-06-20T00:00:00Z'), effectiveAt: past, now: past });
+
+    const expectedOrder = [june20, julyPromoOlder, julyPromoNewer, julyPaid, neverPromo, neverPaid].map((b) => b.id);
+    // Spend the batches one at a time and watch which one empties.
+    const emptied: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const result = await consume(user.id, 10, `order-${user.id}-${i}`);
+      expect(result).toMatchObject({ ok: true, entries: 1 });
+      const batches = await batchesOf(t.db, user.id);
+      emptied.push(...batches.filter((b) => b.remaining === 0 && !emptied.includes(b.id)).map((b) => b.id));
+    }
+    expect(emptied).toEqual(expectedOrder);
+    expect(await balanceOf(t.db, user.id)).toBe(0);
+    await expectInvariants(t.db, user.id);
+  });
+
+  it('a consumption spanning three batches writes three entries under one key', async () => {
+    const user = await makeUser(t.db);
+    await makeBatch(t.db, { userId: user.id, amount: 5, expiresAt: at('2026-06-20T00:00:00Z'), now: at('2026-06-01T00:00:00Z') });
+    await makeBatch(t.db, { userId: user.id, amount: 5, expiresAt: at('2026-06-25T00:00:00Z'), now: at('2026-06-01T00:00:00Z') });
+    await makeBatch(t.db, { userId: user.id, amount: 5, expiresAt: null, now: at('2026-06-01T00:00:00Z') });
+    const result = await consume(user.id, 12, 'span-3');
+    expect(result).toMatchObject({ ok: true, replayed: false, balanceAfter: 3, entries: 3 });
+    const entries = (await ledgerOf(t.db, user.id)).filter((e) => e.kind === 'consume');
+    expect(entries.map((e) => [e.delta, e.balanceAfter, e.operationKey])).toEqual([
+      [-5, 10, 'span-3'],
+      [-5, 5, 'span-3'],
+      [-2, 3, 'span-3'],
+    ]);
+    expect(entries[0]!.metadata).toEqual({ reason: 'test' });
+    await expectInvariants(t.db, user.id);
+  });
+});
+
+describe('what can be spent', () => {
+  it('a batch stops being spendable at the exact instant it expires', async () => {
+    const user = await makeUser(t.db);
+    const expiresAt = at('2026-06-15T12:00:00Z');
+    await makeBatch(t.db, { userId: user.id, amount: 10, expiresAt, now: at('2026-06-01T00:00:00Z') });
+    const oneMsBefore = new Date(expiresAt.getTime() - 1);
+    expect(await consume(user.id, 1, `boundary-before-${user.id}`, oneMsBefore)).toMatchObject({ ok: true });
+    expect(await consume(user.id, 1, `boundary-at-${user.id}`, expiresAt)).toMatchObject({
+      ok: false, reason: 'insufficient_credits', requested: 1, available: 0,
+    });
+    await expectInvariants(t.db, user.id);
+  });
+
+  it('a batch is not spendable before it becomes effective', async () => {
+    const user = await makeUser(t.db);
+    await makeBatch(t.db, { userId: user.id, amount: 10, effectiveAt: at('2026-07-01T00:00:00Z'), expiresAt: null, now });
+    expect(await consume(user.id, 1, `early-${user.id}`)).toMatchObject({ ok: false, reason: 'insufficient_credits', available: 0 });
+    expect(await consume(user.id, 1, `effective-${user.id}`, at('2026-07-01T00:00:00Z'))).toMatchObject({ ok: true, balanceAfter: 9 });
+  });
+
+  it('insufficient credits is a value, and nothing is written', async () => {
+    const user = await makeUser(t.db);
+    await makeBatch(t.db, { userId: user.id, amount: 30, now });
+    const ledgerBefore = await ledgerOf(t.db, user.id);
+    const result = await consume(user.id, 31, `short-${user.id}`);
+    expect(result).toEqual({ ok: false, reason: 'insufficient_credits', requested: 31, available: 30 });
+    expect(await balanceOf(t.db, user.id)).toBe(30);
+    expect(await ledgerOf(t.db, user.id)).toEqual(ledgerBefore);
+    expect((await batchesOf(t.db, user.id))[0]!.remaining).toBe(30);
+    // The key was not used up: the same attempt succeeds once credits arrive.
+    await makeBatch(t.db, { userId: user.id, amount: 1, now });
+    expect(await consume(user.id, 31, `short-${user.id}`)).toMatchObject({ ok: true, balanceAfter: 0 });
+    await expectInvariants(t.db, user.id);
+  });
+
+  it('a user with no balance row at all is short, not an error', async () => {
+    const user = await makeUser(t.db);
+    expect(await consume(user.id, 1, `nobody-${user.id}`)).toMatchObject({ ok: false, reason: 'insufficient_credits', available: 0 });
+  });
+
+  it.each([0, -1, 2.5, Number.NaN])('refuses an amount of %s', async (amount) => {
+    const user = await makeUser(t.db);
+    expect(await consume(user.id, amount, `bad-amount-${amount}-${user.id}`)).toMatchObject({ ok: false, reason: 'invalid_amount' });
+  });
+});
+
+describe('idempotency', () => {
+  it('a repeated key changes nothing and reports the original outcome', async () => {
+    const user = await makeUser(t.db);
+    await makeBatch(t.db, { userId: user.id, amount: 50, now });
+    const first = await consume(user.id, 20, `retry-${user.id}`);
+    const retry = await consume(user.id, 20, `retry-${user.id}`);
+    expect(first).toMatchObject({ ok: true, replayed: false, balanceAfter: 30 });
+    expect(retry).toMatchObject({ ok: true, replayed: true, balanceAfter: 30, amount: 20 });
+    expect(await balanceOf(t.db, user.id)).toBe(30);
+    expect((await ledgerOf(t.db, user.id)).filter((e) => e.kind === 'consume')).toHaveLength(1);
+    await expectInvariants(t.db, user.id);
+  });
+
+  it('a key reused for a different amount or user is refused', async () => {
+    const a = await makeUser(t.db);
+    const b = await makeUser(t.db);
+    await makeBatch(t.db, { userId: a.id, amount: 50, now });
+    await makeBatch(t.db, { userId: b.id, amount: 50, now });
+    await consume(a.id, 5, 'reused-key');
+    expect(await consume(a.id, 6, 'reused-key')).toMatchObject({ ok: false, reason: 'idempotency_conflict' });
+    expect(await consume(b.id, 5, 'reused-key')).toMatchObject({ ok: false, reason: 'idempotency_conflict' });
+    expect(await balanceOf(t.db, b.id)).toBe(50);
+    await expectInvariants(t.db);
+  });
+});
+
+describe('admin adjustments', () => {
+  it('a positive adjustment is a promotional batch with the reason in the ledger', async () => {
+    const user = await makeUser(t.db);
+    const result = await adjustCredits(t.db, { userId: user.id, delta: 75, reason: 'support ticket 42', idempotencyKey: `adj-${user.id}`, actor: 'ops@example.com', validityDays: 10, now });
+    expect(result).toMatchObject({ ok: true, replayed: false });
+    const [batch] = await batchesOf(t.db, user.id);
+    expect(batch).toMatchObject({ source: 'admin', amount: 75, category: 'promotional', expiresAt: at('2026-06-25T12:00:00Z') });
+    const [entry] = await ledgerOf(t.db, user.id);
+    expect(entry).toMatchObject({ kind: 'adjust', delta: 75, metadata: { reason: 'support ticket 42', actor: 'ops@example.com' } });
+    await expectInvariants(t.db, user.id);
+  });
+
+  it('a negative adjustment takes credits in burn-down order and never goes below zero', async () => {
+    const user = await makeUser(t.db);
+    await makeBatch(t.db, { userId: user.id, amount: 40, now });
+    expect(await adjustCredits(t.db, { userId: user.id, delta: -41, reason: 'too much', idempotencyKey: `neg-big-${user.id}`, now })).toMatchObject({
+      ok: false, reason: 'insufficient_credits', available: 40,
+    });
+    expect(await adjustCredits(t.db, { userId: user.id, delta: -15, reason: 'refund reversed', idempotencyKey: `neg-${user.id}`, now })).toMatchObject({
+      ok: true, balanceAfter: 25,
+    });
+    const entries = await ledgerOf(t.db, user.id);
+    expect(entries.at(-1)).toMatchObject({ kind: 'adjust', delta: -15, balanceAfter: 25 });
+    expect(await adjustCredits(t.db, { userId: user.id, delta: 0, reason: 'noop', idempotencyKey: `zero-${user.id}`, now })).toMatchObject({ ok: false, reason: 'invalid_amount' });
+    await expectInvariants(t.db, user.id);
+  });
+});
