@@ -28,6 +28,8 @@ export const envSchema = z
     CRON_TIME_BUDGET_MS: positiveInt(20_000),
     /** Users (or batches, or schedules) handled per transaction by the set-based jobs. */
     CREDITS_CHUNK_SIZE: positiveInt(1_000),
+    /** Where `npm run scheduler` reaches the app's cron routes (a self-hosted server, or `npm run dev`). */
+    APP_URL: z.url({ error: 'APP_URL must be a URL such as http://localhost:3000' }).default('http://localhost:3000'),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.BETTER_AUTH_SECRET && !process.env.NEXT_PHASE?.includes('build')) {
