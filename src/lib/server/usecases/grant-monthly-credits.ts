@@ -117,11 +117,16 @@ async function grantChunk(
     ), plans as (
       select * from jsonb_to_recordset(${p.plans}::jsonb) as p(id text, billing text, credits integer, category text, grace_days integer)
     ), active_subs as (
-      select s.id, s.user_id, s.anchor_at, s.billing, pl.credits, pl.category, pl.grace_days
+      -- A plan removed from src/config must not silently stop a paying user's credits: the cast of the
+      -- message fails the statement (COALESCE evaluates it only when the plan is missing), so the
+      -- user is counted as failed and the log names the plan.
+      select s.id, s.user_id, s.anchor_at, s.billing,
+             coalesce(pl.credits, ('plan missing from src/config: ' || s.plan_id)::int) as credits,
+             coalesce(pl.category, 'paid') as category, coalesce(pl.grace_days, 0) as grace_days
         from subscriptions s
         join chunk c on c.user_id = s.user_id
         left join plans pl on pl.id = s.plan_id
-       where s.status = 'active' and s.anchor_at <= ${now}::timestamptz
+       where s.status = 'active' and s.billing in ('monthly', 'lifetime') and s.anchor_at <= ${now}::timestamptz
     ), monthly_periods as (
       select s.*, s.anchor_at + make_interval(months => n) as period_start, s.anchor_at + make_interval(months => n + 1) as period_end
         from active_subs s,
