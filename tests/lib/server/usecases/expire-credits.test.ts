@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { createTestDatabase, type TestDatabase } from '../../../helpers/db';
+import { at, makeBatch, makeUser } from '../../../helpers/factories';
+import { expectInvariants } from '../../../helpers/invariants';
+import { balanceOf, batchesOf, ledgerOf } from '../../../helpers/queries';
+import { expireCredits } from '@/lib/server/usecases/expire-credits';
+import { consumeCredits } from '@/lib/server/usecases/consume-credits';
+import { checkInvariants } from '@/lib/server/usecases/check-invariants';
+
+let t: TestDatabase;
+beforeAll(async () => {
+  t = await createTestDatabase();
+});
+afterAll(async () => {
+  await t?.drop();
+});
+beforeEach(async () => {
+  await t.db.execute(sql`truncate users, subscriptions, credit_balances, credit_batches, credit_ledger, credit_operations, credit_schedules, job_runs cascade`);
+});
+
+const granted = at('2026-01-01T00:00:00Z');
+const expiry = at('2026-02-01T00:00:00Z');
+const run = (now: Date, extra: Partial<Parameters<typeof expireCredits>[1]> = {}) => expireCredits(t.db, { trigger: 'test', now, ...extra });
+
+describe('expiry', () => {
+  it('a batch expires at the exact instant of its expiresAt, not a millisecond before', async () => {
+    const user = await makeUser(t.db);
+    await makeBatch(t.db, { userId: user.id, amount: 100, expiresAt: expiry, now: granted });
+    expect((await run(new Date(expiry.getTime() - 1))).results).toMatchObject({ processedBatches: 0 });
+    expect(await balanceOf(t.db, user.id)).toBe(100);
+    const result = await run(expiry);
+    expect(result.results).toEqual({ processedBatches: 1, processedUsers: 1, totalExpiredAmount: 100, failed: 0 });
+    expect(await balanceOf(t.db, user.id)).toBe(0);
+    await expectInvariants(t.db);
+  });
+
+  it('takes only what is left of a partly spent batch, with one expire entry, and leaves other batches alone', async () => {
+    const user = await makeUser(t.db);
+    const expiring = await makeBatch(t.db, { userId: user.id, amount: 100, expiresAt: expiry, now: granted });
+    await makeBatch(t.db, { userId: user.id, amount: 40, expiresAt: null, now: granted });
+    await consumeCredits(t.db, { userId: user.id, amount: 30, reason: 'use', idempotencyKey: 'spend-30', now: at('2026-01-10T00:00:00Z') });
+    await run(at('2026-02-01T04:00:00Z'));
+    const [batch] = await batchesOf(t.db, user.id);
+    expect(batch).toMatchObject({ id: expiring.id, remaining: 0, expiredAmount: 70 });
+    expect(batch!.expiredAt).toEqual(at('2026-02-01T04:00:00Z'));
+    const expireEntries = (await ledgerOf(t.db, user.id)).filter((e) => e.kind === 'expire');
+    expect(expireEntries.map((e) => [e.delta, e.balanceAfter, e.batchId, e.operationKey])).toEqual([[-70, 40, expiring.id, `expire:${expiring.id}`]]);
+    expect(await balanceOf(t.db, user.id)).toBe(40);
+    await expectInvariants(t.db);
+  });
+
+  it('a fully spent batch is closed without a zero expire entry', async () => {
+    const user = await makeUser(t.db);
+    await makeBatch(t.db, { userId: user.id, amount: 10, expiresAt: expiry, now: granted });
+    await consumeCredits(t.db, { userId: user.id, amount: 10, reason: 'use', idempotencyKey: 'spend-all', now: at('2026-01-10T00:00:00Z') });
+    const result = await run(expiry);
+    expect(result.results).toMatchObject({ processedBatches: 1, totalExpiredAmount: 0 });
+    expect((await ledgerOf(t.db, user.id)).filter((e) => e.kind === 'expire')).toHaveLength(0);
+    await expectInvariants(t.db);
+  });
+
+  it('running it again expires nothing twice', async () => {
+    const user = await makeUser(t.db);
+    await makeBatch(t.db, { userId: user.id, amount: 10, expiresAt: expiry, now: granted });
+    await run(expiry);
+    const again = await run(at('2026-02-02T00:00:00Z'));
+    expect(again.results).toMatchObject({ processedBatches: 0, totalExpiredAmount: 0 });
+    expect((await ledgerOf(t.db, user.id)).filter((e) => e.kind === 'expire')).toHaveLength(1);
+    await expectInvariants(t.db);
+  });
+
+  it('walks batches in chunks, stops at the limit with hasMore, and the next call finishes', async () => {
+    const users = await Promise.all(Array.from({ length: 5 }, () => makeUser(t.db)));
+    for (const [i, user] of users.entries()) {
+      await makeBatch(t.db, { userId: user.id, amount: 10 + i, expiresAt: expiry, now: granted });
+      await makeBatch(t.db, { userId: user.id, amount: 1, expiresAt: at('2026-01-15T00:00:00Z'), now: granted });
+    }
+    const first = await run(expiry, { limit: 6, chunkSize: 4 });
+    expect(first).toMatchObject({ hasMore: true, results: { processedBatches: 6 } });
+    const second = await run(expiry, { limit: 6, chunkSize: 4 });
+    expect(second).toMatchObject({ hasMore: false, results: { processedBatches: 4 } });
+    expect(first.results.totalExpiredAmount + second.results.totalExpiredAmount).toBe(5 + 10 + 11 + 12 + 13 + 14);
+    for (const user of users) expect(await balanceOf(t.db, user.id)).toBe(0);
+    await expectInvariants(t.db);
+  });
+
+  it('a dry run counts what would expire and changes nothing', async () => {
+    const user = await makeUser(t.db);
+    await makeBatch(t.db, { userId: user.id, amount: 25, expiresAt: expiry, now: granted });
+    const result = await run(expiry, { dryRun: true, chunkSize: 1 });
+    expect(result.results).toMatchObject({ processedBatches: 1, totalExpiredAmount: 25 });
+    expect(await balanceOf(t.db, user.id)).toBe(25);
+    expect((await batchesOf(t.db, user.id))[0]!.expiredAt).toBeNull();
+    await expectInvariants(t.db);
+  });
+
+  it('one user with corrupted data fails alone; the others expire', async () => {
+    const healthy = await makeUser(t.db, { id: 'a-healthy' });
+    const corrupt = await makeUser(t.db, { id: 'b-corrupt' });
+    await makeBatch(t.db, { userId: healthy.id, amount: 10, expiresAt: expiry, now: granted });
+    await makeBatch(t.db, { userId: corrupt.id, amount: 10, expiresAt: expiry, now: granted });
+    // Someone edited the balance by hand: expiring the batch would take it below zero.
+    await t.db.execute(sql`update credit_balances set balance = 5 where user_id = 'b-corrupt'`);
+    const result = await run(expiry);
+    expect(result.results).toMatchObject({ processedBatches: 1, totalExpiredAmount: 10, failed: 1 });
+    expect(await balanceOf(t.db, healthy.id)).toBe(0);
+    expect((await batchesOf(t.db, corrupt.id))[0]!.remaining).toBe(10);
+    expect((await checkInvariants(t.db, { userId: corrupt.id })).ok).toBe(false);
+    await expectInvariants(t.db, healthy.id);
+  });
+});
