@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { createTestDatabase, onRealServer, type TestDatabase } from '../../helpers/db';
+import { at, makeBatch, makeUser } from '../../helpers/factories';
+import { expectInvariants } from '../../helpers/invariants';
+import { balanceOf } from '../../helpers/queries';
+import { consumeCredits } from '@/lib/server/usecases/consume-credits';
+import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits';
+import { processDueSchedules } from '@/lib/server/usecases/process-due-schedules';
+import { expireCredits } from '@/lib/server/usecases/expire-credits';
+import { adjustCredits } from '@/lib/server/usecases/adjust-credits';
+import { startSubscription } from '@/lib/server/usecases/start-subscription';
+import { queryRows } from '@/lib/server/db/sql';
+
+// PGlite is one connection in one process: it cannot show what two transactions do to each other.
+// These run only against a Postgres server (TEST_DATABASE_URL); .ci/run always runs them there.
+if (!onRealServer) console.log('[concurrency] skipped: set TEST_DATABASE_URL to run the locking tests against a Postgres server');
+
+describe.skipIf(!onRealServer)('concurrency on a real Postgres server', () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createTestDatabase({ maxConnections: 24 });
+  });
+  afterAll(async () => {
+    await t?.drop();
+  });
+
+  it('50 concurrent consumptions on a user who can afford 30: exactly 30 succeed and the balance is 0', async () => {
+    const user = await makeUser(t.db);
+    await makeBatch(t.db, { userId: user.id, amount: 20, expiresAt: at('2099-01-01T00:00:00Z') });
+    await makeBatch(t.db, { userId: user.id, amount: 10, expiresAt: null });
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => consumeCredits(t.db, { userId: user.id, amount: 1, reason: 'race', idempotencyKey: `race-${i}` })),
+    );
+    expect(results.filter((r) => r.ok)).toHaveLength(30);
+    expect(results.filter((r) => !r.ok).every((r) => !r.ok && r.reason === 'insufficient_credits')).toBe(true);
+    expect(await balanceOf(t.db, user.id)).toBe(0);
+    await expectInvariants(t.db, user.id);
+  });
+
+  it('the same key sent 20 times at once is spent once', async () => {
+    const user = await makeUser(t.db);
+    await makeBatch(t.db, { userId: user.id, amount: 100 });
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => consumeCredits(t.db, { userId: user.id, amount: 7, reason: 'double click', idempotencyKey: `same-${user.id}` })),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(results.filter((r) => r.ok && !r.replayed)).toHaveLength(1);
+    expect(await balanceOf(t.db, user.id)).toBe(93);
+    await expectInvariants(t.db, user.id);
+  });
+
+  it('consumption, grants, installments, adjustments and expiry on the same users at once: no deadlock escapes, nothing negative', async () => {
+    const users = await Promise.all(Array.from({ length: 40 }, () => makeUser(t.db)));
+    const start = at('2026-01-10T00:00:00Z');
+    for (const [i, user] of users.entries()) {
+      await makeBatch(t.db, { userId: user.id, amount: 30, expiresAt: at('2026-03-01T00:00:00Z'), now: start });
+      await makeBatch(t.db, { userId: user.id, amount: 20, expiresAt: null, now: start });
+      if (i % 3 === 0) await startSubscription(t.db, { userId: user.id, planId: 'pro-yearly', now: start });
+    }
+    const now = at('2026-03-15T00:00:00Z');
+    const work: Promise<unknown>[] = [];
+    for (let i = 0; i < 200; i++) {
+      const user = users[(i * 7) % users.length]!;
+      work.push(consumeCredits(t.db, { userId: user.id, amount: 1 + (i % 9), reason: 'storm', idempotencyKey: `storm-${i}`, now }));
+      if (i % 25 === 0) work.push(grantMonthlyCredits(t.db, { trigger: 'test', now, chunkSize: 7 }));
+      if (i % 25 === 5) work.push(expireCredits(t.db, { trigger: 'test', now, chunkSize: 5 }));
+      if (i % 25 === 10) work.push(processDueSchedules(t.db, { trigger: 'test', now, chunkSize: 3, limit: 500 }));
+      if (i % 10 === 3) work.push(adjustCredits(t.db, { userId: user.id, delta: i % 20 === 3 ? 5 : -2, reason: 'ops', idempotencyKey: `adj-${i}`, now }));
+    }
+    const settled = await Promise.allSettled(work);
+    const rejected = settled.filter((s) => s.status === 'rejected');
+    expect(rejected.map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+    const [negative] = await queryRows<{ n: number }>(t.db, sql`select count(*)::int as n from credit_balances where balance < 0`);
+    expect(negative!.n).toBe(0);
+    await expectInvariants(t.db);
+  });
+
+  it('two grant jobs and two schedule jobs at once over the same 2 000 users grant every credit exactly once', async () => {
+    await t.db.execute(sql`truncate users, subscriptions, credit_balances, credit_batches, credit_ledger, credit_operations, credit_schedules, job_runs cascade`);
+    await t.db.execute(sql`insert into users (id, name, email) select 'u' || lpad(g::text, 5, '0'), 'User ' || g, 'u' || g || '@example.test' from generate_series(1, 2000) g`);
+    const anchor = at('2025-01-15T00:00:00Z');
+    const yearlyIds = Array.from({ length: 1000 }, (_, i) => `u${String(2 * i + 2).padStart(5, '0')}`); // every even user
+    for (let i = 0; i < yearlyIds.length; i += 20) {
+      await Promise.all(yearlyIds.slice(i, i + 20).map((userId) => startSubscription(t.db, { userId, planId: 'pro-yearly', now: anchor })));
+    }
+    const now = at('2025-04-20T00:00:00Z'); // three installments overdue for every yearly user
+    const [grantA, grantB, schedA, schedB] = await Promise.all([
+      grantMonthlyCredits(t.db, { trigger: 'test', now, chunkSize: 250 }),
+      grantMonthlyCredits(t.db, { trigger: 'test', now, chunkSize: 250 }),
+      processDueSchedules(t.db, { trigger: 'test', now, limit: 5000, chunkSize: 100 }),
+      processDueSchedules(t.db, { trigger: 'test', now, limit: 5000, chunkSize: 100 }),
+    ]);
+    expect(grantA.results.successful + grantB.results.successful).toBe(1000); // the odd users' free month
+    expect(grantA.results.failed + grantB.results.failed).toBe(0);
+    expect(schedA.processed + schedB.processed).toBe(3000);
+    expect(schedA.schedulesTouched + schedB.schedulesTouched).toBe(1000);
+    const [counts] = await queryRows<{ free: number; installments: number; dup_keys: number; wrong_users: number }>(
+      t.db,
+      sql`select count(*) filter (where source = 'free')::int as free,
+                 count(*) filter (where source = 'schedule')::int as installments,
+                 (select count(*) from (select idempotency_key from credit_batches group by 1 having count(*) > 1) d)::int as dup_keys,
+                 (select count(*) from (select user_id from credit_batches where source = 'schedule' group by 1 having count(*) <> 4) w)::int as wrong_users
+            from credit_batches`,
+    );
+    expect(counts).toEqual({ free: 1000, installments: 4000, dup_keys: 0, wrong_users: 0 });
+    await expectInvariants(t.db);
+  });
+});
