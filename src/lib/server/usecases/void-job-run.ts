@@ -1,0 +1,153 @@
+import 'server-only';
+import { eq, sql } from 'drizzle-orm';
+import { jobRuns, type JobRun } from '@/lib/server/db/schema';
+import type { Database } from '@/lib/server/db/types';
+import { queryRows, transaction } from '@/lib/server/db/sql';
+import { lockBalances } from '@/lib/server/credits/balances';
+
+export type VoidJobRunParams = {
+  jobRunId: string;
+  /** Why the run is voided, kept in each entry's metadata. */
+  reason?: string;
+  actor?: string;
+  /** Report what would be voided and write nothing. */
+  dryRun?: boolean;
+  /** Users per transaction. */
+  chunkSize?: number;
+  now?: Date;
+};
+
+export type VoidJobRunResult =
+  | {
+      ok: true;
+      jobRunId: string;
+      job: JobRun['job'];
+      dryRun: boolean;
+      /** Batches that lost credits, the users they belong to, and the credits taken. */
+      results: { batches: number; users: number; voidedAmount: number };
+    }
+  | { ok: false; reason: 'not_found' | 'not_a_grant_run' | 'invalid_job_run_id'; message: string };
+
+type Counts = { batches: number; users: number; amount: number };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Takes back what a job run granted and nobody has spent yet: each batch the run created that is
+ * still live loses its `remaining` through one `void` ledger entry (key `void:{jobRunId}:{batchId}`).
+ * Rows are never deleted; the batch keeps its amount and its grant entry, so the history still shows
+ * what was granted, then voided. Void counts as consumed in the balance totals, which keeps
+ * `balance = total_granted - total_consumed - total_expired` true.
+ *
+ * Not voided: credits already spent, batches already expired, and batches past their expiry that the
+ * expire job has not reached yet (they are the expire job's to record). Voiding twice changes nothing:
+ * a voided batch has nothing left. Voiding does not rewind schedules or billing periods: their keys
+ * stay used, so the jobs will not grant those credits again.
+ *
+ * Users are handled in id order, one transaction per chunk, balance rows locked before batches
+ * (the contract's locking order), so a void running next to the jobs or a consumption never deadlocks.
+ */
+export async function voidJobRun(db: Database, params: VoidJobRunParams): Promise<VoidJobRunResult> {
+  if (!UUID.test(params.jobRunId)) {
+    return { ok: false, reason: 'invalid_job_run_id', message: `"${params.jobRunId}" is not a job run id (a UUID)` };
+  }
+  const [run] = await db.select().from(jobRuns).where(eq(jobRuns.id, params.jobRunId));
+  if (!run) return { ok: false, reason: 'not_found', message: `No job run "${params.jobRunId}"` };
+  if (run.job === 'expire') {
+    return { ok: false, reason: 'not_a_grant_run', message: `Job run ${run.id} is an expire run: it granted nothing to void` };
+  }
+  const now = params.now ?? new Date();
+  const dryRun = params.dryRun ?? false;
+  const chunkSize = params.chunkSize ?? 1_000;
+  const totals: Counts = { batches: 0, users: 0, amount: 0 };
+  let after = '';
+  for (;;) {
+    const userIds = await usersWithLiveBatches(db, run.id, now, after, chunkSize);
+    if (userIds.length === 0) break;
+    const counts = dryRun
+      ? await countChunk(db, { jobRunId: run.id, userIds, now })
+      : await transaction(db, (tx) => voidChunk(tx, { jobRunId: run.id, userIds, now, reason: params.reason, actor: params.actor }));
+    totals.batches += counts.batches;
+    totals.users += counts.users;
+    totals.amount += counts.amount;
+    after = userIds[userIds.length - 1]!;
+    if (userIds.length < chunkSize) break;
+  }
+  return {
+    ok: true,
+    jobRunId: run.id,
+    job: run.job,
+    dryRun,
+    results: { batches: totals.batches, users: totals.users, voidedAmount: totals.amount },
+  };
+}
+
+/** A batch the run granted that still holds credits nobody has spent and that has not expired. */
+const liveBatchOfRun = (jobRunId: string, now: Date) => sql`
+  job_run_id = ${jobRunId}::uuid and expired_at is null and remaining > 0
+  and (expires_at is null or expires_at > ${now.toISOString()}::timestamptz)`;
+
+async function usersWithLiveBatches(db: Database, jobRunId: string, now: Date, after: string, size: number): Promise<string[]> {
+  const rows = await queryRows<{ user_id: string }>(
+    db,
+    sql`select distinct user_id from credit_batches
+         where ${liveBatchOfRun(jobRunId, now)} and user_id > ${after}
+         order by user_id limit ${size}`,
+  );
+  return rows.map((row) => row.user_id);
+}
+
+async function countChunk(db: Database, p: { jobRunId: string; userIds: string[]; now: Date }): Promise<Counts> {
+  const [row] = await queryRows<Counts>(
+    db,
+    sql`select count(*)::int as batches, count(distinct user_id)::int as users, coalesce(sum(remaining), 0)::int as amount
+          from credit_batches
+         where ${liveBatchOfRun(p.jobRunId, p.now)}
+           and user_id in (select value from jsonb_array_elements_text(${JSON.stringify(p.userIds)}::jsonb))`,
+  );
+  return row!;
+}
+
+async function voidChunk(
+  tx: Database,
+  p: { jobRunId: string; userIds: string[]; now: Date; reason?: string; actor?: string },
+): Promise<Counts> {
+  await lockBalances(tx, p.userIds);
+  const now = p.now.toISOString();
+  const metadata = JSON.stringify({ voidedJobRunId: p.jobRunId, ...(p.reason ? { reason: p.reason } : {}), ...(p.actor ? { actor: p.actor } : {}) });
+  const [row] = await queryRows<Counts>(
+    tx,
+    // Batches are locked after the balances and re-checked under the lock: a consumption that got
+    // there first has already taken its share, and a second void finds nothing left.
+    sql`
+    with locked as (
+      select id, user_id, remaining from credit_batches
+       where ${liveBatchOfRun(p.jobRunId, p.now)}
+         and user_id in (select value from jsonb_array_elements_text(${JSON.stringify(p.userIds)}::jsonb))
+         and not exists (select 1 from credit_ledger l where l.operation_key = 'void:' || ${p.jobRunId} || ':' || credit_batches.id)
+       order by user_id, id
+       for update
+    ), voided as (
+      update credit_batches b set remaining = 0
+        from locked l where b.id = l.id
+      returning b.id, b.user_id, l.remaining as lost
+    ), running as (
+      select v.*, bal.balance - sum(v.lost) over (partition by v.user_id order by v.id) as balance_after
+        from voided v join credit_balances bal on bal.user_id = v.user_id
+    ), entries as (
+      insert into credit_ledger (user_id, delta, balance_after, kind, batch_id, operation_key, metadata, created_at)
+      select user_id, -lost, balance_after, 'void', id, 'void:' || ${p.jobRunId} || ':' || id, ${metadata}::jsonb, ${now}::timestamptz
+        from running
+    ), per_user as (
+      select user_id, sum(lost)::int as lost from voided group by user_id
+    ), balances as (
+      update credit_balances b
+         set balance = b.balance - pu.lost, total_consumed = b.total_consumed + pu.lost, updated_at = ${now}::timestamptz
+        from per_user pu where b.user_id = pu.user_id
+    )
+    select (select count(*) from voided)::int as batches,
+           (select count(distinct user_id) from voided)::int as users,
+           coalesce((select sum(lost) from voided), 0)::int as amount`,
+  );
+  return row!;
+}
