@@ -11,7 +11,8 @@ export default defineConfig({
   },
   test: {
     include: ['tests/**/*.test.ts'],
-    exclude: ['tests/e2e/**', 'node_modules/**'],
+    // End-to-end and reliability suites have their own configs (npm run test:e2e, test:reliability).
+    exclude: ['tests/e2e/**', 'tests/reliability/**', 'node_modules/**'],
     environment: 'node',
     pool: 'forks',
     testTimeout: 60_000,
