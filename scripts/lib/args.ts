@@ -1,18 +1,21 @@
 // Command-line parsing for the operations scripts, on node:util's parseArgs: `--help` on every
 // script, and a bad flag or value ends the script with one line and exit code 2.
-import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { fail } from './cli';
 
 export const USAGE_ERROR = 2;
 
-export function parseCommandLine<const O extends ParseArgsOptionsConfig>(options: O, help: string, argv = process.argv.slice(2)) {
-  let parsed;
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export function parseCommandLine<const O extends Options>(options: O, help: string, argv = process.argv.slice(2)) {
+  const config = { args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } } as O & { help: { type: 'boolean'; short: 'h' } }, allowPositionals: true, strict: true } as const;
+  let parsed: ReturnType<typeof parseArgs<typeof config>>;
   try {
-    parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs(config);
   } catch (error) {
     usageError(error instanceof Error ? error.message : String(error));
   }
-  if (parsed.values.help) {
+  if ((parsed.values as { help?: boolean }).help) {
     console.log(help.trim());
     process.exit(0);
   }
