@@ -63,11 +63,13 @@ export async function expireCredits(db: Database, params: ExpireCreditsParams): 
 
 async function nextDueBatches(db: Database, now: Date, after: DueBatch | null, size: number): Promise<DueBatch[]> {
   const keyset = after ? sql`and (expires_at, id) > (${after.expires_at}::timestamptz, ${after.id}::bigint)` : sql``;
+  // The order names the table's columns: a bare `id` would sort by the text alias ('10000' < '9999')
+  // while the keyset compares bigints, and batches would be skipped.
   return queryRows<DueBatch>(
     db,
     sql`select id::text as id, user_id, expires_at::text as expires_at from credit_batches
          where expired_at is null and expires_at is not null and expires_at <= ${now.toISOString()}::timestamptz ${keyset}
-         order by expires_at, id limit ${size}`,
+         order by credit_batches.expires_at, credit_batches.id limit ${size}`,
   );
 }
 
