@@ -1,0 +1,99 @@
+// npm run bench [-- --users 100000 --chunk 1000 --create-db --no-routes] — see docs/performance.md.
+// Seeds N users into the Postgres database in DATABASE_URL (a bench database only), times each job
+// through its usecase, its raw SQL ceiling and its HTTP route, and writes bench-results/<timestamp>.json.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import nextEnv from '@next/env';
+import { runBench } from './core';
+import { BenchRefusal, createDatabaseIfMissing, dropDatabase, withDatabase } from './databases';
+import { formatReport } from './report';
+
+const SCRATCH_DATABASE = 'credits_bench';
+const DIST_DIR = '.next-bench';
+const ROUTE_FILES = ['src/app/api/jobs/credits/grant/route.ts', 'src/app/api/jobs/credits/expire/route.ts', 'src/app/api/cron/subscription-grants/route.ts'];
+
+function fail(message: string): never {
+  console.error(`✖ ${message}`);
+  process.exit(1);
+}
+
+function positive(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value.replace(/_/g, ''));
+  if (!Number.isSafeInteger(parsed) || parsed <= 0) fail(`--${name} must be a positive whole number, not "${value}"`);
+  return parsed;
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      users: { type: 'string' },
+      chunk: { type: 'string' },
+      consumptions: { type: 'string' },
+      workers: { type: 'string' },
+      invariants: { type: 'string' },
+      port: { type: 'string' },
+      'create-db': { type: 'boolean', default: false },
+      'drop-db': { type: 'boolean', default: false },
+      'no-routes': { type: 'boolean', default: false },
+      build: { type: 'boolean', default: false },
+    },
+  });
+  nextEnv.loadEnvConfig(process.cwd(), true, { info: () => {}, error: console.error });
+  const configured = process.env.DATABASE_URL;
+  if (!configured) {
+    fail(
+      'npm run bench measures a Postgres server and DATABASE_URL is not set (the embedded PGlite is not a benchmark target). ' +
+        `Try: DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench -- --create-db`,
+    );
+  }
+  if (!/^postgres(ql)?:\/\//.test(configured)) fail('DATABASE_URL must be a postgres:// URL');
+  if (values.invariants && values.invariants !== 'all' && values.invariants !== 'sample') fail('--invariants must be "all" or "sample"');
+  const port = positive('port', values.port, 3571);
+
+  let url = configured;
+  if (values['create-db']) {
+    url = withDatabase(configured, SCRATCH_DATABASE);
+    const created = await createDatabaseIfMissing(configured, SCRATCH_DATABASE);
+    console.log(`${created ? 'Created' : 'Using'} the scratch database ${SCRATCH_DATABASE}`);
+  }
+
+  const routesPresent = ROUTE_FILES.every((file) => existsSync(file));
+  const withRoutes = !values['no-routes'] && routesPresent;
+  if (!values['no-routes'] && !routesPresent) console.log(`Routes not found (${ROUTE_FILES.filter((f) => !existsSync(f)).join(', ')}): timing the usecases only.`);
+  if (withRoutes && (values.build || !existsSync(path.join(DIST_DIR, 'BUILD_ID')))) {
+    console.log(`Building the app into ${DIST_DIR} (next build) …`);
+    execFileSync(path.join('node_modules', '.bin', 'next'), ['build'], { stdio: 'inherit', env: { ...process.env, NEXT_DIST_DIR: DIST_DIR, DATABASE_URL: url } });
+  }
+
+  const chunkSize = positive('chunk', values.chunk, 1_000);
+  const report = await runBench(url, {
+    users: positive('users', values.users, 100_000),
+    chunkSize,
+    consumptions: positive('consumptions', values.consumptions, 10_000),
+    workers: positive('workers', values.workers, 16),
+    invariants: values.invariants as 'all' | 'sample' | undefined,
+    routes: withRoutes ? { port, distDir: DIST_DIR, chunkSize } : null,
+  });
+  console.log(formatReport(report));
+  mkdirSync('bench-results', { recursive: true });
+  const file = path.join('bench-results', `${report.startedAt.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nWrote ${file}`);
+  if (values['drop-db']) {
+    await dropDatabase(configured, new URL(url).pathname.slice(1));
+    console.log(`Dropped ${new URL(url).pathname.slice(1)}`);
+  }
+  if (!report.invariants.afterSeed.ok || !report.invariants.afterJobs.ok) fail('Invariants were violated: see the JSON file');
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    if (error instanceof BenchRefusal) fail(error.message);
+    console.error(error);
+    process.exit(1);
+  },
+);
