@@ -1,0 +1,20 @@
+import 'server-only';
+import { cache } from 'react';
+import { headers } from 'next/headers';
+import { redirect } from 'next/navigation';
+import { getAuth } from './auth';
+
+/** The signed-in user of this request, or null; read once per request however many components ask. */
+export const getCurrentUser = cache(async () => {
+  // headers() first: it marks the page dynamic, so a build never opens the database for this.
+  const requestHeaders = await headers();
+  const session = await (await getAuth()).api.getSession({ headers: requestHeaders });
+  return session?.user ?? null;
+});
+
+/** The signed-in user; anyone else is sent to the sign-in page. */
+export async function requireUser() {
+  const user = await getCurrentUser();
+  if (!user) redirect('/sign-in');
+  return user;
+}
