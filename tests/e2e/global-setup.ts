@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
 import { E2E_DIST_DIR, e2eServerUrl } from './helpers/app';
@@ -28,10 +28,14 @@ export default async function setup() {
     return;
   }
   console.log(`[e2e] building the app into ${E2E_DIST_DIR}…`);
+  // `next build` points next-env.d.ts at its own dist dir; give a developer's `.next` setup back afterwards.
+  const nextEnv = path.join(root, 'next-env.d.ts');
+  const nextEnvBefore = existsSync(nextEnv) ? readFileSync(nextEnv, 'utf8') : null;
   const build = spawnSync(process.execPath, [path.join(root, 'node_modules/next/dist/bin/next'), 'build'], {
     cwd: root,
     stdio: 'inherit',
     env: { ...process.env, NODE_ENV: 'production', NEXT_DIST_DIR: E2E_DIST_DIR, NEXT_TELEMETRY_DISABLED: '1' },
   });
+  if (nextEnvBefore !== null) writeFileSync(nextEnv, nextEnvBefore);
   if (build.status !== 0) throw new Error(`next build failed (exit ${build.status})`);
 }
