@@ -1,0 +1,29 @@
+'use client';
+import { useActionState } from 'react';
+import { spendDemoCredits, type SpendState } from './actions';
+import formStyles from '@/components/form.module.css';
+import styles from './credits.module.css';
+
+const initial: SpendState = { status: 'idle', message: null };
+
+export function SpendForm({ idempotencyKey, cost, maxRuns }: { idempotencyKey: string; cost: string; maxRuns: number }) {
+  const [state, action, pending] = useActionState(spendDemoCredits, initial);
+  return (
+    <form action={action} className={styles.spendForm}>
+      <input type="hidden" name="key" value={idempotencyKey} />
+      <label className={styles.runs}>
+        <span>Runs</span>
+        <input className={formStyles.input} name="runs" type="number" min={1} max={maxRuns} defaultValue={1} required />
+      </label>
+      <button className={formStyles.button} type="submit" disabled={pending}>
+        {pending ? 'Spending…' : 'Run the demo action'}
+      </button>
+      <p className={styles.muted}>Each run costs {cost} credits.</p>
+      {state.message && (
+        <p className={state.status === 'spent' || state.status === 'replayed' ? formStyles.success : formStyles.error} role="status" data-testid="spend-message">
+          {state.message}
+        </p>
+      )}
+    </form>
+  );
+}
