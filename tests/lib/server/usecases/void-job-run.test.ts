@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { creditBalances, creditBatches, creditLedger, creditSchedules } from '@/lib/server/db/schema';
+import { voidJobRun } from '@/lib/server/usecases/void-job-run';
+import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits';
+import { processDueSchedules } from '@/lib/server/usecases/process-due-schedules';
+import { expireCredits } from '@/lib/server/usecases/expire-credits';
+import { createTestDatabase, type TestDatabase } from '../../../helpers/db';
+import { at, makeSubscription, makeUser } from '../../../helpers/factories';
+import { expectInvariants } from '../../../helpers/invariants';
+import { balanceOf, batchesOf } from '../../../helpers/queries';
+
+let t: TestDatabase;
+beforeAll(async () => {
+  t = await createTestDatabase();
+});
+afterAll(async () => {
+  await t?.drop();
+});
+
+describe('voidJobRun', () => {
+  it('a dry run reports what a void would take and writes nothing', async () => {
+    const user = await makeUser(t.db);
+    const run = await grantMonthlyCredits(t.db, { trigger: 'test', now: at('2026-02-10T01:00:00Z') });
+
+    const dry = await voidJobRun(t.db, { jobRunId: run.jobId, dryRun: true, now: at('2026-02-10T02:00:00Z') });
+
+    expect(dry).toMatchObject({ ok: true, dryRun: true, job: 'grant' });
+    expect(dry.ok && dry.results.voidedAmount).toBeGreaterThanOrEqual(50);
+    expect(await balanceOf(t.db, user.id)).toBe(50);
+    expect(await t.db.select().from(creditLedger).where(eq(creditLedger.kind, 'void'))).toEqual([]);
+  });
+
+  it('voids installments without rewinding the schedule: the job does not grant them again', async () => {
+    const user = await makeUser(t.db);
+    const { schedule } = await makeSubscription(t.db, { userId: user.id, planId: 'pro-yearly', now: at('2026-01-05T00:00:00Z') });
+    const run = await processDueSchedules(t.db, { trigger: 'test', now: at('2026-03-06T00:00:00Z') });
+    expect(run.processed).toBe(2);
+
+    const voided = await voidJobRun(t.db, { jobRunId: run.jobId, reason: 'double billing', actor: 'test', now: at('2026-03-06T01:00:00Z') });
+
+    expect(voided).toMatchObject({ ok: true, job: 'subscription-grants', results: { batches: 2, users: 1, voidedAmount: 2 * 833 } });
+    const [after] = await t.db.select().from(creditSchedules).where(eq(creditSchedules.id, schedule!.id));
+    expect(after).toMatchObject({ installmentsDone: 3, creditsGranted: 3 * 833 });
+    const again = await processDueSchedules(t.db, { trigger: 'test', now: at('2026-03-06T02:00:00Z') });
+    expect(again.processed).toBe(0);
+    const [balance] = await t.db.select().from(creditBalances).where(eq(creditBalances.userId, user.id));
+    expect(balance!.totalConsumed).toBe(2 * 833);
+    await expectInvariants(t.db);
+  });
+
+  it('leaves credits past their expiry to the expire job, which still records them as expired', async () => {
+    const user = await makeUser(t.db);
+    const run = await grantMonthlyCredits(t.db, { trigger: 'test', now: at('2026-04-20T01:00:00Z') });
+
+    // The free credits of April end on May 1st: on May 2nd, before the expire job, they are not the void's to take.
+    const voided = await voidJobRun(t.db, { jobRunId: run.jobId, now: at('2026-05-02T00:00:00Z') });
+    expect(voided).toMatchObject({ ok: true, results: { batches: 0, voidedAmount: 0 } });
+
+    const expired = await expireCredits(t.db, { trigger: 'test', now: at('2026-05-02T04:00:00Z') });
+    expect(expired.results.totalExpiredAmount).toBeGreaterThanOrEqual(50);
+    const [batch] = (await batchesOf(t.db, user.id)).filter((b) => b.jobRunId === run.jobId);
+    expect(batch).toMatchObject({ remaining: 0, expiredAmount: 50 });
+    await expectInvariants(t.db);
+  });
+
+  it.each([
+    ['not a uuid', 'invalid_job_run_id'],
+    [randomUUID(), 'not_found'],
+  ])('refuses job run id %s: %s', async (jobRunId, reason) => {
+    expect(await voidJobRun(t.db, { jobRunId })).toMatchObject({ ok: false, reason });
+  });
+
+  it('refuses an expire run: it granted nothing', async () => {
+    const run = await expireCredits(t.db, { trigger: 'test', now: at('2026-06-01T00:00:00Z') });
+    expect(await voidJobRun(t.db, { jobRunId: run.jobId })).toMatchObject({ ok: false, reason: 'not_a_grant_run' });
+  });
+
+  it('keeps the voided batch and its grant entry: nothing is deleted', async () => {
+    const user = await makeUser(t.db);
+    const run = await grantMonthlyCredits(t.db, { trigger: 'test', now: at('2026-07-03T01:00:00Z') });
+    await voidJobRun(t.db, { jobRunId: run.jobId, now: at('2026-07-03T02:00:00Z') });
+    const [batch] = await t.db.select().from(creditBatches).where(eq(creditBatches.userId, user.id));
+    expect(batch).toMatchObject({ amount: 50, remaining: 0, expiredAt: null });
+    const entries = await t.db.select().from(creditLedger).where(eq(creditLedger.batchId, batch!.id));
+    expect(entries.map((e) => [e.kind, e.delta])).toEqual([
+      ['grant', 50],
+      ['void', -50],
+    ]);
+    await expectInvariants(t.db);
+  });
+});

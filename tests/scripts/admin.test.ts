@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { and, eq } from 'drizzle-orm';
+import { creditLedger, subscriptions } from '@/lib/server/db/schema';
+import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits';
+import { consumeCredits } from '@/lib/server/usecases/consume-credits';
+import { at, makeBatch, makeUser } from '../helpers/factories';
+import { expectInvariants } from '../helpers/invariants';
+import { balanceOf, ledgerOf } from '../helpers/queries';
+import { createScriptDatabase, runScript, type ScriptDatabase } from './helpers';
+
+let t: ScriptDatabase;
+beforeAll(async () => {
+  t = await createScriptDatabase();
+});
+afterAll(async () => {
+  await t?.drop();
+});
+
+it('void-run takes back what a grant run granted and nobody spent, restoring the balances; a second void changes nothing', async () => {
+  const now = new Date();
+  const { jobId, before } = await t.use(async (db) => {
+    for (const id of ['a', 'b', 'c']) await makeUser(db, { id, now: at('2026-01-01T00:00:00Z') });
+    await makeBatch(db, { userId: 'a', amount: 40, now: at('2026-01-01T00:00:00Z') });
+    const before = { a: await balanceOf(db, 'a'), b: await balanceOf(db, 'b'), c: await balanceOf(db, 'c') };
+    const run = await grantMonthlyCredits(db, { trigger: 'test', now });
+    expect(run.results.successful).toBe(3); // 50 free credits each
+    // c spends 20 of the run's credits: only the 30 left can be voided.
+    await consumeCredits(db, { userId: 'c', amount: 20, reason: 'test', idempotencyKey: 'spend-c', now });
+    return { jobId: run.jobId, before };
+  });
+
+  const voided = await runScript('credits-admin', ['void-run', '--job-run', jobId, '--reason', 'bad run'], t.env);
+
+  expect(voided.code, voided.stderr).toBe(0);
+  expect(voided.stdout).toContain(`✔ Voided grant run ${jobId}: 130 credits taken from 3 batches of 3 users`);
+  await t.use(async (db) => {
+    expect(await balanceOf(db, 'a')).toBe(before.a);
+    expect(await balanceOf(db, 'b')).toBe(before.b);
+    expect(await balanceOf(db, 'c')).toBe(0);
+    const entries = await db.select().from(creditLedger).where(eq(creditLedger.kind, 'void'));
+    expect(entries).toHaveLength(3);
+    expect(entries.every((e) => e.operationKey.startsWith(`void:${jobId}:`) && e.metadata?.reason === 'bad run')).toBe(true);
+    await expectInvariants(db);
+  });
+
+  const again = await runScript('credits-admin', ['void-run', '--job-run', jobId], t.env);
+  expect(again.code, again.stderr).toBe(0);
+  expect(again.stdout).toContain('0 credits taken from 0 batches of 0 users');
+  await t.use(async (db) => {
+    expect(await db.select().from(creditLedger).where(eq(creditLedger.kind, 'void'))).toHaveLength(3);
+    await expectInvariants(db);
+  });
+});
+
+it('grant and deduct record an adjustment with the reason; a deduction beyond the balance is refused with exit 1', async () => {
+  const granted = await runScript('credits-admin', ['grant', '--user', 'b', '--amount', '25', '--reason', 'goodwill', '--key', 'ticket-1', '--expires-in-days', '30'], t.env);
+  expect(granted.code, granted.stderr).toBe(0);
+  expect(granted.stdout).toContain('✔ Granted 25 credits to b@example.test. Key: ticket-1');
+
+  const refused = await runScript('credits-admin', ['deduct', '--user', 'b', '--amount', '1000', '--reason', 'chargeback'], t.env);
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toMatch(/has \d+ spendable credits, fewer than the 1000 to deduct: nothing was taken/);
+
+  await t.use(async (db) => {
+    const entries = await ledgerOf(db, 'b');
+    const adjustment = entries.find((e) => e.operationKey === 'ticket-1')!;
+    expect(adjustment).toMatchObject({ kind: 'adjust', delta: 25 });
+    expect(adjustment.metadata).toMatchObject({ reason: 'goodwill' });
+    expect(String(adjustment.metadata?.actor)).toMatch(/^cli:/);
+    await expectInvariants(db);
+  });
+});
+
+it('subscribe starts a plan and grants its first period; cancel stops it', async () => {
+  const started = await runScript('credits-admin', ['subscribe', '--user', 'a@example.test', '--plan', 'pro-monthly', '--subscription-id', 'sub-ops-1'], t.env);
+  expect(started.code, started.stderr).toBe(0);
+  const canceled = await runScript('credits-admin', ['cancel', '--subscription', 'sub-ops-1'], t.env);
+  expect(canceled.code, canceled.stderr).toBe(0);
+
+  await t.use(async (db) => {
+    const [sub] = await db.select().from(subscriptions).where(and(eq(subscriptions.id, 'sub-ops-1'), eq(subscriptions.userId, 'a')));
+    expect(sub).toMatchObject({ planId: 'pro-monthly', status: 'canceled' });
+    expect((await ledgerOf(db, 'a')).some((e) => e.operationKey.startsWith('subscription:sub-ops-1:'))).toBe(true);
+    await expectInvariants(db);
+  });
+});

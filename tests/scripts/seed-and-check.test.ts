@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { eq, sql } from 'drizzle-orm';
+import { users } from '@/lib/server/db/schema';
+import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits';
+import { processDueSchedules } from '@/lib/server/usecases/process-due-schedules';
+import { expireCredits } from '@/lib/server/usecases/expire-credits';
+import { expectInvariants } from '../helpers/invariants';
+import { balanceOf } from '../helpers/queries';
+import { createScriptDatabase, runScript, type ScriptDatabase } from './helpers';
+
+let t: ScriptDatabase;
+beforeAll(async () => {
+  t = await createScriptDatabase();
+});
+afterAll(async () => {
+  await t?.drop();
+});
+
+it('the demo seed gives every job work, and the invariants hold after all of them', async () => {
+  const seeded = await runScript('db-seed', [], t.env);
+  expect(seeded.code, seeded.stderr).toBe(0);
+  expect(seeded.stdout).toMatch(/Seeded 13 demo users/);
+
+  const overdue = await runScript('credits-inspect', ['overdue'], t.env);
+  expect(overdue.code, overdue.stderr).toBe(0);
+  expect(overdue.stdout).toMatch(/Overdue schedules: 1 /);
+  expect(overdue.stdout).toMatch(/yearly-overdue@example\.com\s+pro-yearly\s+1\/12\s+\S+\s+\d+\s+3/);
+
+  await t.use(async (db) => {
+    const exhausted = await db.select().from(users).where(eq(users.email, 'exhausted@example.com'));
+    expect(await balanceOf(db, exhausted[0]!.id)).toBe(0);
+    await expectInvariants(db);
+
+    const now = new Date();
+    const grant = await grantMonthlyCredits(db, { trigger: 'test', now });
+    const schedules = await processDueSchedules(db, { trigger: 'test', now });
+    const expire = await expireCredits(db, { trigger: 'test', now });
+
+    // Monthly due today, lifetime's new month and free months at least; the three overdue installments; expired bonuses and months.
+    expect(grant.results.successful).toBeGreaterThanOrEqual(3);
+    expect(grant.results.failed).toBe(0);
+    expect(schedules).toMatchObject({ processed: 3, schedulesTouched: 1, failed: 0, hasMore: false });
+    expect(expire.results.processedBatches).toBeGreaterThanOrEqual(3);
+    expect(expire.results.totalExpiredAmount).toBeGreaterThan(0);
+    await expectInvariants(db);
+  });
+
+  const clean = await runScript('credits-check', [], t.env);
+  expect(clean.code, clean.stdout + clean.stderr).toBe(0);
+  expect(clean.stdout).toMatch(/No invariant violations \(all users/);
+});
+
+it('refuses to seed a database that has users, unless --force', async () => {
+  const again = await runScript('db-seed', [], t.env);
+  expect(again.code).toBe(1);
+  expect(again.stderr).toMatch(/already has 13 user\(s\); pass --force/);
+});
+
+it('the invariant check names a corrupted row and exits 1', async () => {
+  const victim = await t.use(async (db) => {
+    const [user] = await db.select().from(users).where(eq(users.email, 'packs@example.com'));
+    await db.execute(sql`update credit_balances set balance = balance + 7 where user_id = ${user!.id}`);
+    return user!;
+  });
+
+  const result = await runScript('credits-check', [], t.env);
+
+  expect(result.code).toBe(1);
+  expect(result.stdout).toContain(`✖ balance_matches_ledger: ${victim.id}: balance`);
+  expect(result.stdout).toMatch(/balance_matches_batches/);
+  expect(result.stdout).toMatch(/3 violation\(s\) over all users/);
+
+  const user = await runScript('credits-inspect', ['user', 'packs@example.com', '--json'], t.env);
+  expect(user.code, user.stderr).toBe(0);
+  const view = JSON.parse(user.stdout) as { user: { id: string }; batches: { source: string }[]; ledger: unknown[] };
+  expect(view.user.id).toBe(victim.id);
+  expect(view.batches.map((b) => b.source).sort()).toEqual(['free', 'free', 'purchase', 'purchase', 'signup']);
+  expect(view.ledger.length).toBeGreaterThan(0);
+});
