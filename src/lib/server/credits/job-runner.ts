@@ -1,6 +1,6 @@
 import 'server-only';
 import { randomUUID } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { jobRuns, type JobName, type JobTrigger } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import { isConnectionError, isRetryableDbError, transaction } from '@/lib/server/db/sql';
@@ -64,6 +64,7 @@ export async function runJob<R extends object>(
   const timeBudgetMs = options.timeBudgetMs ?? 20_000;
   console.log(`[${label} ${jobId}] Starting ${what}${options.dryRun ? ' (dry run)' : ''}`);
   try {
+    await recordPendingFailures(db);
     await db.insert(jobRuns).values({ id: jobId, job, trigger: options.trigger, dryRun: options.dryRun ?? false, params, startedAt: new Date(startedAt) });
     const outcome = await work({
       jobId,
@@ -90,14 +91,31 @@ export async function runJob<R extends object>(
   } catch (error) {
     const databaseUnavailable = isConnectionError(error);
     console.error(`[${label} ${jobId}] Failed after ${Date.now() - startedAt}ms:`, error);
+    const failure = { status: 'failed' as const, error: errorMessage(error), finishedAt: new Date() };
     await db
       .update(jobRuns)
-      .set({ status: 'failed', error: errorMessage(error), finishedAt: new Date() })
+      .set(failure)
       .where(eq(jobRuns.id, jobId))
       .catch(() => {
-        // The database is gone: the row stays `running`; the health route and `inspect` show it as stale.
+        // The database is gone: the next run in this process records the failure once it is back.
+        // (A process that dies first leaves the row `running`; the health route shows it as stale.)
+        pendingFailures.set(jobId, failure);
       });
     throw new JobFailedError(jobId, databaseUnavailable, { cause: error });
+  }
+}
+
+type Failure = { status: 'failed'; error: string; finishedAt: Date };
+const pendingFailures = new Map<string, Failure>();
+
+/** Writes the failures that could not be recorded while the database was unreachable. */
+async function recordPendingFailures(db: Database) {
+  for (const [jobId, failure] of pendingFailures) {
+    await db
+      .update(jobRuns)
+      .set(failure)
+      .where(and(eq(jobRuns.id, jobId), eq(jobRuns.status, 'running')));
+    pendingFailures.delete(jobId);
   }
 }
 
