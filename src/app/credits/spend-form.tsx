@@ -9,7 +9,7 @@ const initial: SpendState = { status: 'idle', message: null };
 export function SpendForm({ idempotencyKey, cost, maxRuns }: { idempotencyKey: string; cost: string; maxRuns: number }) {
   const [state, action, pending] = useActionState(spendDemoCredits, initial);
   return (
-    <form action={action} className={styles.spendForm}>
+    <form action={action} className={styles.spendForm} data-testid="spend-form">
       <input type="hidden" name="key" value={idempotencyKey} />
       <label className={styles.runs}>
         <span>Runs</span>
