@@ -5,8 +5,11 @@ import net from 'node:net';
 import path from 'node:path';
 import postgres from 'postgres';
 
-/** Where the end-to-end build lives (next.config.ts honours NEXT_DIST_DIR), apart from `.next` of `npm run dev`. */
-export const E2E_DIST_DIR = '.next-e2e';
+/**
+ * Where the end-to-end build lives (next.config.ts honours NEXT_DIST_DIR), apart from `.next` of `npm run dev`.
+ * `E2E_DIST_DIR` (with `E2E_SKIP_BUILD=1`) points the suite at another existing build.
+ */
+export const E2E_DIST_DIR = process.env.E2E_DIST_DIR || '.next-e2e';
 /** The Postgres server on which each app gets a fresh database. */
 export const e2eServerUrl = process.env.E2E_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
