@@ -98,7 +98,8 @@ async function callOnce(db: Database, o: Options, onChunk: (progress: Record<str
   const common = { trigger: 'cli' as const, dryRun: o.dryRun, timeBudgetMs: CRON_TIME_BUDGET_MS, chunkSize: CREDITS_CHUNK_SIZE, onChunk, now: o.now };
   if (o.job === 'grant') {
     const r = await grantMonthlyCredits(db, { ...common, limit: o.limit });
-    const { users: _users, creditsGranted: _credits, ...results } = r.results;
+    const { processed, successful, skipped, failed } = r.results;
+    const results = { processed, successful, skipped, failed };
     return {
       jobId: r.jobId,
       hasMore: r.hasMore,

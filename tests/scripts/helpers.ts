@@ -20,7 +20,7 @@ export async function createScriptDatabase() {
   if (onRealServer) {
     const t = await createTestDatabase();
     return {
-      env: { DATABASE_URL: t.url! },
+      env: { DATABASE_URL: t.url! } as Record<string, string>,
       use: <T>(fn: (db: Database) => Promise<T>) => fn(t.db),
       drop: () => t.drop(),
     };
@@ -29,7 +29,7 @@ export async function createScriptDatabase() {
   const options = { dataDir: dir };
   return {
     // An empty DATABASE_URL keeps a developer's .env.local from pointing the script elsewhere.
-    env: { DATABASE_URL: '', PGLITE_DATA_DIR: dir },
+    env: { DATABASE_URL: '', PGLITE_DATA_DIR: dir } as Record<string, string>,
     use: async <T>(fn: (db: Database) => Promise<T>) => {
       const handle = await connect(options);
       try {
