@@ -135,15 +135,19 @@ runMain(async () => {
   const jobIds: string[] = [];
   let hasMore = false;
   let failedCall: string | null = null;
+  let calls = 0;
   try {
     if (options.now) console.error(`Backfill: running the grant job as of ${options.now.toISOString()}`);
     for (let call = 1; ; call++) {
+      calls = call;
       const prefix = `[jobs ${options.job} call ${call}]`;
       let outcome: CallOutcome;
+      let chunks = 0;
       try {
-        outcome = await callOnce(handle.db, options, (progress) =>
-          console.error(`${prefix} ${Object.entries(progress).map(([k, v]) => `${k} ${v}`).join(', ')}`),
-        );
+        outcome = await callOnce(handle.db, options, (progress) => {
+          chunks += 1;
+          console.error(`${prefix} ${Object.entries(progress).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+        });
       } catch (error) {
         const jobId = error instanceof JobFailedError ? ` (job run ${error.jobId})` : '';
         failedCall = `call ${call}${jobId} failed: ${describeError(error instanceof JobFailedError ? error.cause : error)}`;
@@ -155,6 +159,12 @@ runMain(async () => {
       hasMore = outcome.hasMore;
       console.error(`${prefix} ${JSON.stringify(outcome.response)}`);
       if (!hasMore || options.once) break;
+      if (chunks === 0 && !options.dryRun) {
+        // Calling again would do the same nothing: the budget ends before the first chunk can start.
+        failedCall = `call ${call} made no progress but reported more work: CRON_TIME_BUDGET_MS (${env().CRON_TIME_BUDGET_MS} ms) is too small to process one chunk`;
+        console.error(`✖ ${failedCall}`);
+        break;
+      }
       if (options.dryRun) {
         console.error('Dry run: one call only (a dry run does not resume). hasMore: true means a real run needs more calls.');
         break;
@@ -174,7 +184,7 @@ runMain(async () => {
     job: options.job,
     ...(options.job === 'grant' ? { date: utcDateKey(options.now ?? new Date()) } : {}),
     dryRun: options.dryRun,
-    calls: jobIds.length + (failedCall ? 1 : 0),
+    calls,
     jobIds,
     duration: Date.now() - started,
     results: totals,
