@@ -61,11 +61,19 @@ async function main() {
   }
 
   const routesPresent = ROUTE_FILES.every((file) => existsSync(file));
-  const withRoutes = !values['no-routes'] && routesPresent;
+  let withRoutes = !values['no-routes'] && routesPresent;
   if (!values['no-routes'] && !routesPresent) console.log(`Routes not found (${ROUTE_FILES.filter((f) => !existsSync(f)).join(', ')}): timing the usecases only.`);
   if (withRoutes && (values.build || !existsSync(path.join(DIST_DIR, 'BUILD_ID')))) {
     console.log(`Building the app into ${DIST_DIR} (next build) …`);
-    execFileSync(path.join('node_modules', '.bin', 'next'), ['build'], { stdio: 'inherit', env: { ...process.env, NEXT_DIST_DIR: DIST_DIR, DATABASE_URL: url } });
+    try {
+      execFileSync(path.join('node_modules', '.bin', 'next'), ['build'], {
+        stdio: 'inherit',
+        env: { ...process.env, NEXT_DIST_DIR: DIST_DIR, DATABASE_URL: url, NEXT_TELEMETRY_DISABLED: '1' },
+      });
+    } catch {
+      console.log(`✖ next build failed (above): timing the usecases only. Fix the build, then run again with --build.`);
+      withRoutes = false;
+    }
   }
 
   const chunkSize = positive('chunk', values.chunk, 1_000);

@@ -14,15 +14,20 @@ export const BENCH_EMAIL_DOMAIN = 'bench.invalid';
 export const BENCH_MARKER_TABLE = 'bench_seed';
 
 /**
- * The bench's calendar. The jobs run on `runAt` (the grant job's 01:00 UTC). Free, monthly and
- * lifetime users signed up (and subscribed) on `signupAt`, so each has a new month or period due and
- * last month's credits due to expire; yearly users bought on `yearlyAt`, three installments ago.
+ * The bench's calendar, relative to when the jobs run (the real clock: the routes read it too).
+ * Free, monthly and lifetime users signed up (and subscribed) 32 days earlier, so each has a new month
+ * or billing period due and last month's credits due to expire; yearly users bought three months and
+ * a few days earlier, so three installments are overdue and everything they got then has expired.
  */
-export const benchCalendar = {
-  signupAt: new Date('2026-02-03T00:00:00Z'),
-  yearlyAt: new Date('2025-11-10T00:00:00Z'),
-  runAt: new Date('2026-03-05T01:00:00Z'),
-};
+export type BenchCalendar = { signupAt: Date; yearlyAt: Date; runAt: Date };
+
+export function benchCalendar(runAt: Date): BenchCalendar {
+  return {
+    signupAt: addUtcDays(runAt, -32),
+    yearlyAt: addUtcMonths(addUtcDays(runAt, -5), -3),
+    runAt,
+  };
+}
 
 export type Segment = 'free' | 'monthly' | 'yearly' | 'lifetime';
 
@@ -54,10 +59,10 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
  * Inserts users `from`..`to` (1-based, inclusive) and everything their sign-up and purchase wrote.
  * One transaction, a temp table of the chunk's ids, then one insert per table.
  */
-export async function seedChunk(db: Database, p: { from: number; to: number; config?: CreditsConfig }) {
+export async function seedChunk(db: Database, p: { from: number; to: number; calendar: BenchCalendar; config?: CreditsConfig }) {
   const config = p.config ?? creditsConfig;
   const { monthly, yearly, lifetime } = plans(config);
-  const { signupAt: t1, yearlyAt: t0 } = benchCalendar;
+  const { signupAt: t1, yearlyAt: t0 } = p.calendar;
   const bonus = config.signupBonus;
   const free = config.freeTier;
   // Dates as createUser / startSubscription compute them, per cohort (t0: yearly buyers, t1: everyone else).
@@ -147,13 +152,13 @@ export async function seedChunk(db: Database, p: { from: number; to: number; con
 /** Seeds `users` users in chunks, calling `onProgress` after each. */
 export async function seedUsers(
   db: Database,
-  p: { users: number; chunkSize?: number; config?: CreditsConfig; onProgress?: (progress: SeedProgress) => void },
+  p: { users: number; calendar: BenchCalendar; chunkSize?: number; config?: CreditsConfig; onProgress?: (progress: SeedProgress) => void },
 ) {
   const started = Date.now();
   const chunk = p.chunkSize ?? 20_000;
   for (let from = 1; from <= p.users; from += chunk) {
     const to = Math.min(p.users, from + chunk - 1);
-    await seedChunk(db, { from, to, config: p.config });
+    await seedChunk(db, { from, to, calendar: p.calendar, config: p.config });
     p.onProgress?.({ users: to, total: p.users, elapsedMs: Date.now() - started });
   }
   const [counts] = await queryRows<{ batches: number; ledger: number; schedules: number; subscriptions: number }>(
