@@ -11,9 +11,9 @@ import { requireRealServer } from './helpers';
 
 type Handler = (req: Request) => Promise<Response>;
 const routes: [string, Record<string, Handler | undefined>][] = [
-  ['/api/jobs/credits/grant', grant as Record<string, Handler | undefined>],
-  ['/api/jobs/credits/expire', expire as Record<string, Handler | undefined>],
-  ['/api/cron/subscription-grants', schedules as Record<string, Handler | undefined>],
+  ['/api/jobs/credits/grant', grant as unknown as Record<string, Handler | undefined>],
+  ['/api/jobs/credits/expire', expire as unknown as Record<string, Handler | undefined>],
+  ['/api/cron/subscription-grants', schedules as unknown as Record<string, Handler | undefined>],
 ];
 
 let t: TestDatabase;

@@ -23,7 +23,7 @@ describe.skipIf(!onRealServer)('the postgres.js driver when its backend is termi
     process.prependListener('unhandledRejection', onEscape);
     try {
       const reserved = await sql.reserve();
-      const [{ pid }] = await reserved`select pg_backend_pid() as pid`;
+      const [{ pid }] = (await reserved`select pg_backend_pid() as pid`) as unknown as [{ pid: number }];
       await killer`select pg_terminate_backend(${pid})`;
       expect(await settle(reserved`select 1`)).toMatch(/^rejected:(CONNECTION_\w+|ECONNRESET|57P01)$/);
       // The next write on the dead connection is the one that used to throw from setImmediate.
