@@ -23,7 +23,7 @@ export type JobContext = {
   now: Date;
   dryRun: boolean;
   chunkSize: number;
-  /** True once the time budget is spent: start no new chunk. */
+  /** True once the time budget is spent: start no new chunk. Asked once before each chunk; never true before the first. */
   outOfTime(): boolean;
 };
 
@@ -66,12 +66,18 @@ export async function runJob<R extends object>(
   try {
     await recordPendingFailures(db);
     await db.insert(jobRuns).values({ id: jobId, job, trigger: options.trigger, dryRun: options.dryRun ?? false, params, startedAt: new Date(startedAt) });
+    // The first chunk of a call always runs: a budget spent before any work (a slow start, a tiny
+    // setting) would otherwise answer `hasMore: true` forever without moving.
+    let firstChunk = true;
     const outcome = await work({
       jobId,
       now,
       dryRun: options.dryRun ?? false,
       chunkSize: options.chunkSize ?? 1_000,
-      outOfTime: () => Date.now() - startedAt >= timeBudgetMs,
+      outOfTime: () => {
+        if (firstChunk) return (firstChunk = false);
+        return Date.now() - startedAt >= timeBudgetMs;
+      },
     });
     const durationMs = Date.now() - startedAt;
     await db

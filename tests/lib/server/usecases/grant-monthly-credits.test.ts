@@ -136,10 +136,15 @@ describe('running the job', () => {
     await expectInvariants(t.db);
   });
 
-  it('stops starting chunks when its time budget is spent', async () => {
+  it('stops starting chunks when its time budget is spent, but always does one, so every call makes progress', async () => {
     await Promise.all(Array.from({ length: 4 }, () => makeUser(t.db)));
-    const result = await run(at('2026-05-02T01:00:00Z'), { timeBudgetMs: 0, chunkSize: 1 });
-    expect(result).toMatchObject({ hasMore: true, results: { users: 0, processed: 0 } });
+    const now = at('2026-05-02T01:00:00Z');
+    for (let call = 1; call <= 4; call++) {
+      const result = await run(now, { timeBudgetMs: 0, chunkSize: 1 });
+      expect(result).toMatchObject({ hasMore: call < 4, results: { users: 1, successful: 1 } });
+    }
+    expect((await run(now, { timeBudgetMs: 0, chunkSize: 1 })).results).toMatchObject({ successful: 0 });
+    await expectInvariants(t.db);
   });
 
   it('a dry run reports what would happen and writes nothing but the job run', async () => {
