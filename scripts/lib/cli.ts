@@ -3,7 +3,7 @@
 import nextEnv from '@next/env';
 import { env, EnvError } from '@/env';
 import { openMigratedDatabase, connectOptionsFromEnv } from '@/lib/server/db';
-import type { DatabaseHandle } from '@/lib/server/db/client';
+import { DatabaseInUseError, type DatabaseHandle } from '@/lib/server/db/client';
 
 export function loadEnvFiles(dev = true) {
   nextEnv.loadEnvConfig(process.cwd(), dev, { info: () => {}, error: console.error });
@@ -28,12 +28,7 @@ export async function openDatabaseForScript(): Promise<DatabaseHandle> {
     return await openMigratedDatabase(options);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    if ('dataDir' in options && /lock|already|in use/i.test(message)) {
-      fail(
-        `The embedded database in ${options.dataDir} is in use by another process (is \`npm run dev\` running?). ` +
-          'Stop it, or point DATABASE_URL at a Postgres server, or call the app over HTTP instead.',
-      );
-    }
+    if (error instanceof DatabaseInUseError) fail(message);
     fail(`Cannot open the database (${'url' in options ? 'DATABASE_URL' : `PGlite in ${options.dataDir}`}): ${message}`);
   }
 }

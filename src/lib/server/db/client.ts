@@ -1,6 +1,6 @@
 import 'server-only';
 import path from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import postgres from 'postgres';
@@ -39,10 +39,17 @@ export async function connect(options: ConnectOptions): Promise<DatabaseHandle> 
     };
   }
   let client: PGlite;
+  let releaseLock = () => {};
   if (options.dataDir) {
     const dir = path.resolve(options.dataDir);
     mkdirSync(dir, { recursive: true });
-    client = await PGlite.create(dir);
+    releaseLock = lockDataDir(dir);
+    try {
+      client = await PGlite.create(dir);
+    } catch (error) {
+      releaseLock();
+      throw error;
+    }
   } else {
     client = await PGlite.create();
   }
@@ -52,6 +59,60 @@ export async function connect(options: ConnectOptions): Promise<DatabaseHandle> 
     db,
     driver: 'pglite',
     description: options.dataDir ? `PGlite at ${path.resolve(options.dataDir)}` : 'PGlite in memory',
-    close: () => client.close(),
+    close: async () => {
+      await client.close();
+      releaseLock();
+    },
   };
+}
+
+export class DatabaseInUseError extends Error {
+  readonly code = 'DATABASE_IN_USE' as const;
+}
+
+/**
+ * PGlite keeps no lock of its own: two processes opening the same directory corrupt it. A PID file
+ * beside the directory makes the second one stop with a clear message instead. A lock left by a
+ * process that died is taken over; the same process may reopen (a hot reload in development).
+ */
+function lockDataDir(dir: string): () => void {
+  const lockFile = `${dir}.lock`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number(readFileSync(lockFile, 'utf8').trim());
+      if (owner === process.pid) return () => {};
+      if (owner > 0 && isAlive(owner)) {
+        throw new DatabaseInUseError(
+          `The embedded database in ${dir} is in use by process ${owner} (is \`npm run dev\` running?). ` +
+            'PGlite serves one process at a time: stop that process, call the app over HTTP instead, or set DATABASE_URL to a Postgres server.',
+        );
+      }
+      unlinkSync(lockFile); // left by a process that is gone
+    }
+  }
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    try {
+      if (readFileSync(lockFile, 'utf8').trim() === String(process.pid)) unlinkSync(lockFile);
+    } catch {
+      // already gone
+    }
+  };
+  process.once('exit', release);
+  return release;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
