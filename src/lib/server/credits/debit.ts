@@ -39,11 +39,14 @@ export async function debitCredits(db: Database, params: DebitParams): Promise<D
       const replayUnderLock = await findOperation(tx, params.idempotencyKey);
       if (replayUnderLock) return replayOutcome(replayUnderLock, params);
       const now = params.now.toISOString();
+      // `coalesce(…, 'infinity')` rather than `expires_at is null or …`: the OR lets the planner, with
+      // statistics older than the last grant run, bitmap-OR in the expiry index and scan every user's
+      // fresh batches (100 ms per call at 100 000 users); this form only matches the user's own index.
       const batches = await queryRows<UsableBatch>(
         tx,
         sql`select id::float8 as id, remaining from credit_batches
              where user_id = ${params.userId} and expired_at is null and remaining > 0
-               and effective_at <= ${now}::timestamptz and (expires_at is null or expires_at > ${now}::timestamptz)
+               and effective_at <= ${now}::timestamptz and coalesce(expires_at, 'infinity') > ${now}::timestamptz
              order by expires_at asc nulls last, (category = 'paid'), effective_at, id
              for update`,
       );
