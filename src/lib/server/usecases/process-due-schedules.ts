@@ -72,7 +72,11 @@ export async function processDueSchedules(db: Database, params: ProcessDueSchedu
       if (notTaken.length > 0) throw new Error('Could not take due schedules');
       const chunk = results[0]!;
       if (chunk.schedules.length === 0) break;
-      for (const s of chunk.schedules) takenIds.add(s.id);
+      // Only a schedule that may still be due must be skipped for the rest of the call: one that reached
+      // `catchUp`, failed, or (dry run) was not written. A caught-up one is no longer due; leaving it out
+      // keeps the skip list, sent with every chunk, from growing with the number of schedules.
+      const caughtUp = new Set(ctx.dryRun ? [] : chunk.grants.filter((g) => g.grantsProcessed < catchUp).map((g) => g.scheduleId));
+      for (const s of chunk.schedules) if (!caughtUp.has(s.id)) takenIds.add(s.id);
       for (const id of chunk.chunkFailed) failedIds.add(id);
       taken += chunk.schedules.length;
       processed += chunk.processed;
