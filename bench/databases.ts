@@ -58,14 +58,16 @@ export async function dropDatabase(url: string, name: string): Promise<void> {
  * marker table (written before the first seeded row) and every user's email is in the bench's domain;
  * an empty database is fine too. Returns whether earlier bench data is there to wipe.
  */
-export async function checkBenchDatabase(url: string): Promise<{ hasBenchData: boolean }> {
+export type SeedRecord = { users: number; runAt?: string; seed?: { ms: number; usersPerSec: number; batches: number; ledger: number; schedules: number; subscriptions: number } };
+
+export async function checkBenchDatabase(url: string): Promise<{ hasBenchData: boolean; seeded: SeedRecord | null }> {
   const client = postgres(url, { max: 1, onnotice: () => {} });
   try {
     const [tables] = await client<{ users: string | null; marker: string | null }[]>`
       select to_regclass('public.users')::text as users, to_regclass(${`public.${BENCH_MARKER_TABLE}`})::text as marker`;
-    if (!tables?.users) return { hasBenchData: false };
+    if (!tables?.users) return { hasBenchData: false, seeded: null };
     const [anyUser] = await client`select 1 from users limit 1`;
-    if (!anyUser) return { hasBenchData: Boolean(tables.marker) };
+    if (!anyUser) return { hasBenchData: Boolean(tables.marker), seeded: null };
     const [foreign] = await client<{ email: string }[]>`
       select email from users where email not like ${`%@${BENCH_EMAIL_DOMAIN}`} limit 1`;
     if (!tables.marker || foreign) {
@@ -74,7 +76,8 @@ export async function checkBenchDatabase(url: string): Promise<{ hasBenchData: b
           'the bench wipes its database, so it only runs on an empty one or its own. Use --create-db for a scratch database credits_bench.',
       );
     }
-    return { hasBenchData: true };
+    const [marker] = await client<{ params: SeedRecord }[]>`select params from ${client(BENCH_MARKER_TABLE)} limit 1`;
+    return { hasBenchData: true, seeded: marker?.params ?? null };
   } catch (error) {
     if (error instanceof BenchRefusal) throw error;
     const message = error instanceof Error ? error.message : String(error);
@@ -95,6 +98,16 @@ export async function claimBenchDatabase(url: string, params: Record<string, unk
       `truncate users, sessions, accounts, verifications, subscriptions, job_runs, credit_balances, credit_batches,
                 credit_ledger, credit_operations, credit_schedules restart identity cascade`,
     );
+  } finally {
+    await client.end({ timeout: 5 });
+  }
+}
+
+/** Stores what was seeded, so `--reuse-seed` can run the jobs again on the same data and calendar. */
+export async function recordSeed(url: string, record: SeedRecord): Promise<void> {
+  const client = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await client`update ${client(BENCH_MARKER_TABLE)} set params = ${client.json(record as unknown as postgres.JSONValue)}`;
   } finally {
     await client.end({ timeout: 5 });
   }

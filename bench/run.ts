@@ -39,6 +39,7 @@ async function main() {
       'drop-db': { type: 'boolean', default: false },
       'no-routes': { type: 'boolean', default: false },
       build: { type: 'boolean', default: false },
+      'reuse-seed': { type: 'boolean', default: false },
     },
   });
   nextEnv.loadEnvConfig(process.cwd(), true, { info: () => {}, error: console.error });
@@ -83,6 +84,7 @@ async function main() {
     consumptions: positive('consumptions', values.consumptions, 10_000),
     workers: positive('workers', values.workers, 16),
     invariants: values.invariants as 'all' | 'sample' | undefined,
+    reuseSeed: values['reuse-seed'],
     routes: withRoutes ? { port, distDir: DIST_DIR, chunkSize } : null,
   });
   console.log(formatReport(report));
