@@ -2,6 +2,8 @@ import 'server-only';
 import { cache } from 'react';
 import { headers } from 'next/headers';
 import { redirect } from 'next/navigation';
+import { getDb } from '@/lib/server/db';
+import { ensureWelcomeCredits } from '@/lib/server/usecases/on-user-created';
 import { getAuth } from './auth';
 
 /** The signed-in user of this request, or null; read once per request however many components ask. */
@@ -9,6 +11,7 @@ export const getCurrentUser = cache(async () => {
   // headers() first: it marks the page dynamic, so a build never opens the database for this.
   const requestHeaders = await headers();
   const session = await (await getAuth()).api.getSession({ headers: requestHeaders });
+  if (session?.user) await ensureWelcomeCredits(await getDb(), { userId: session.user.id });
   return session?.user ?? null;
 });
 

@@ -1,7 +1,7 @@
 import 'server-only';
 import { and, eq } from 'drizzle-orm';
 import { creditsConfig as defaultConfig, type CreditsConfig } from '@/config/credits';
-import { subscriptions } from '@/lib/server/db/schema';
+import { creditBatches, subscriptions } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import { transaction } from '@/lib/server/db/sql';
 import { creditKeys } from '@/lib/server/credits/keys';
@@ -46,4 +46,19 @@ export async function onUserCreated(db: Database, params: OnUserCreatedParams) {
         });
     return { bonus, free };
   });
+}
+
+/**
+ * Grants the welcome credits if a user somehow lacks them. The auth library creates the user and
+ * only then runs its hook: a failure in between (the database lost at that instant) would leave a
+ * user without a sign-up bonus. Called for the signed-in user on each request; one index lookup.
+ */
+export async function ensureWelcomeCredits(db: Database, params: OnUserCreatedParams): Promise<boolean> {
+  const [granted] = await db
+    .select({ id: creditBatches.id })
+    .from(creditBatches)
+    .where(eq(creditBatches.idempotencyKey, creditKeys.signup(params.userId)));
+  if (granted) return false;
+  await onUserCreated(db, params);
+  return true;
 }

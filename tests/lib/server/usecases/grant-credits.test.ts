@@ -7,7 +7,7 @@ import { grantCredits } from '@/lib/server/usecases/grant-credits';
 import { purchaseCreditPack } from '@/lib/server/usecases/purchase-credit-pack';
 import { startSubscription } from '@/lib/server/usecases/start-subscription';
 import { cancelSubscription } from '@/lib/server/usecases/cancel-subscription';
-import { onUserCreated } from '@/lib/server/usecases/on-user-created';
+import { ensureWelcomeCredits, onUserCreated } from '@/lib/server/usecases/on-user-created';
 import { creditsConfig } from '@/config/credits';
 import { creditSchedules } from '@/lib/server/db/schema';
 import { eq } from 'drizzle-orm';
@@ -84,6 +84,14 @@ describe('sources of credits', () => {
     ]);
     expect(batches[0]!.expiresAt).toEqual(at('2026-04-09T12:00:00Z')); // 30 days
     expect(batches[1]!.expiresAt).toEqual(at('2026-04-01T00:00:00Z')); // end of the month
+    await expectInvariants(t.db, user.id);
+  });
+
+  it('a user whose sign-up hook failed gets the welcome credits on their next request, once', async () => {
+    const user = await makeUser(t.db); // created, but the hook never ran
+    expect(await ensureWelcomeCredits(t.db, { userId: user.id, now })).toBe(true);
+    expect(await ensureWelcomeCredits(t.db, { userId: user.id, now })).toBe(false);
+    expect((await batchesOf(t.db, user.id)).map((b) => b.source)).toEqual(['signup', 'free']);
     await expectInvariants(t.db, user.id);
   });
 
