@@ -121,7 +121,7 @@ async function startServer(url: string, options: RouteServerOptions, secret: str
 
 async function call(base: string, job: Job, secret: string, extra = ''): Promise<{ wallMs: number; body: Record<string, unknown> }> {
   const route = routes[job];
-  const query = [route.query, extra].filter(Boolean).join('&');
+  const query = extra || route.query;
   const started = performance.now();
   const response = await fetch(`${base}${route.path}${query ? `?${query}` : ''}`, { method: 'POST', headers: { authorization: `Bearer ${secret}` } });
   const text = await response.text();
