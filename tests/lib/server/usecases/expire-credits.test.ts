@@ -85,6 +85,16 @@ describe('expiry', () => {
     await expectInvariants(t.db);
   });
 
+  it('pages through batches whose ids cross a digit boundary without skipping any (ids sort as numbers)', async () => {
+    await t.db.execute(sql`truncate credit_batches, credit_ledger restart identity cascade`);
+    const user = await makeUser(t.db);
+    for (let i = 0; i < 12; i++) await makeBatch(t.db, { userId: user.id, amount: 1, expiresAt: expiry, now: granted }); // ids 1…12
+    const result = await run(expiry, { chunkSize: 4 });
+    expect(result.results).toMatchObject({ processedBatches: 12, totalExpiredAmount: 12, failed: 0 });
+    expect(await balanceOf(t.db, user.id)).toBe(0);
+    await expectInvariants(t.db);
+  });
+
   it('a dry run counts what would expire and changes nothing', async () => {
     const user = await makeUser(t.db);
     await makeBatch(t.db, { userId: user.id, amount: 25, expiresAt: expiry, now: granted });
