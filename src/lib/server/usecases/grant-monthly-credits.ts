@@ -5,6 +5,7 @@ import { jobRuns } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import { queryRows } from '@/lib/server/db/sql';
 import { lockBalances } from '@/lib/server/credits/balances';
+import { creditInsertedBatches } from '@/lib/server/credits/grant-sql';
 import { runJob, writeChunk, type JobOptions } from '@/lib/server/credits/job-runner';
 import { utcDateKey } from '@/lib/server/credits/time';
 
@@ -159,19 +160,7 @@ async function grantChunk(
         from due order by user_id, key
       on conflict (idempotency_key) do nothing
       returning id, user_id, amount, idempotency_key
-    ), running as (
-      select i.*, b.balance + sum(i.amount) over (partition by i.user_id order by i.id) as balance_after
-        from inserted i join credit_balances b on b.user_id = i.user_id
-    ), entries as (
-      insert into credit_ledger (user_id, delta, balance_after, kind, batch_id, operation_key, job_run_id, created_at)
-      select user_id, amount, balance_after, 'grant', id, idempotency_key, ${p.jobId}::uuid, ${now}::timestamptz from running
-    ), per_user as (
-      select user_id, sum(amount)::int as amount from inserted group by user_id
-    ), balances as (
-      update credit_balances b
-         set balance = b.balance + pu.amount, total_granted = b.total_granted + pu.amount, updated_at = ${now}::timestamptz
-        from per_user pu where b.user_id = pu.user_id
-    )
+    ), ${creditInsertedBatches({ jobId: p.jobId, now })}
     select (select count(*) from due)::int as due,
            (select count(*) from inserted)::int as granted,
            coalesce((select sum(amount) from inserted), 0)::int as credits`,
