@@ -26,9 +26,30 @@ function positive(name: string, value: string | undefined, fallback: number): nu
   return parsed;
 }
 
-async function main() {
-  const { values } = parseArgs({
-    options: {
+const USAGE = `npm run bench -- [options]
+
+Seeds N users into the Postgres database named by DATABASE_URL (a bench database only: an empty one,
+or one this bench seeded), then times every job through its usecase, its raw SQL ceiling and its
+HTTP route, and writes bench-results/<timestamp>.json. See docs/performance.md.
+
+  --users N          users to seed (default 100000; 1000000 works)
+  --chunk N          chunk size of the jobs (default 1000)
+  --consumptions N   consumptions timed (default 10000)
+  --workers N        concurrent consumption workers (default 16)
+  --invariants all|sample   how much of the invariant check to run after seeding and after the jobs
+  --create-db        use (and create if missing) the scratch database credits_bench on that server
+  --drop-db          drop it at the end
+  --reuse-seed       run the jobs again on an existing seed of the same size
+  --no-routes        skip the HTTP part (no next build, no next start)
+  --build            rebuild the app for the HTTP part even if a build exists
+  --port N           port for next start (default 3571)
+  --help             this text`;
+
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        help: { type: 'boolean', default: false },
       users: { type: 'string' },
       chunk: { type: 'string' },
       consumptions: { type: 'string' },
@@ -40,8 +61,19 @@ async function main() {
       'no-routes': { type: 'boolean', default: false },
       build: { type: 'boolean', default: false },
       'reuse-seed': { type: 'boolean', default: false },
-    },
-  });
+      },
+    });
+  } catch (error) {
+    fail(`${error instanceof Error ? error.message : String(error)} (npm run bench -- --help)`);
+  }
+}
+
+async function main() {
+  const { values } = parseOptions();
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   nextEnv.loadEnvConfig(process.cwd(), true, { info: () => {}, error: console.error });
   const configured = process.env.DATABASE_URL;
   if (!configured) {
