@@ -3,7 +3,6 @@ import { eq, sql } from 'drizzle-orm';
 import { creditOperations, type CreditOperation } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import { pgErrorCode, queryRows, transaction } from '@/lib/server/db/sql';
-import { lockBalance } from './balances';
 
 export type DebitParams = {
   userId: string;
@@ -20,6 +19,8 @@ export type DebitResult =
   | { ok: false; reason: 'invalid_amount' | 'idempotency_conflict'; message: string };
 
 type UsableBatch = { id: number; remaining: number };
+type StoredOutcome = Pick<CreditOperation, 'userId' | 'amount' | 'kind' | 'balanceAfter'>;
+type LockedBalance = { balance: number } & { [K in keyof StoredOutcome]: StoredOutcome[K] | null };
 
 /**
  * Takes `amount` credits from a user's spendable batches in burn-down order: soonest expiry first
@@ -30,14 +31,26 @@ export async function debitCredits(db: Database, params: DebitParams): Promise<D
   if (!Number.isSafeInteger(params.amount) || params.amount <= 0) {
     return { ok: false, reason: 'invalid_amount', message: 'amount must be a positive whole number' };
   }
-  const replay = await findOperation(db, params.idempotencyKey);
-  if (replay) return replayOutcome(replay, params);
   try {
     return await transaction(db, async (tx) => {
-      const { balance } = await lockBalance(tx, params.userId);
-      // Checked again under the lock: a concurrent call with the same key may have just committed.
-      const replayUnderLock = await findOperation(tx, params.idempotencyKey);
-      if (replayUnderLock) return replayOutcome(replayUnderLock, params);
+      // One round trip locks the balance row and looks the key up. A call with the same key that
+      // commits while this one waits for the lock is not seen here, but its operation row is: the
+      // insert below then fails on the key, and the catch answers with the stored outcome.
+      const [locked] = await queryRows<LockedBalance>(
+        tx,
+        sql`select b.balance, o.user_id as "userId", o.amount, o.kind, o.balance_after as "balanceAfter"
+              from credit_balances b left join credit_operations o on o.key = ${params.idempotencyKey}
+             where b.user_id = ${params.userId}
+             for update of b`,
+      );
+      if (!locked) {
+        // No balance row: nothing to spend, and only another user's operation can hold this key.
+        const other = await findOperation(tx, params.idempotencyKey);
+        if (other) return replayOutcome(other, params);
+        return { ok: false, reason: 'insufficient_credits', requested: params.amount, available: 0 } as const;
+      }
+      if (locked.userId !== null) return replayOutcome(locked as StoredOutcome, params);
+      const balance = locked.balance;
       const now = params.now.toISOString();
       // `coalesce(…, 'infinity')` rather than `expires_at is null or …`: the OR lets the planner, with
       // statistics older than the last grant run, bitmap-OR in the expiry index and scan every user's
@@ -98,7 +111,7 @@ async function findOperation(db: Database, key: string): Promise<CreditOperation
   return row;
 }
 
-function replayOutcome(operation: CreditOperation, params: DebitParams): DebitResult {
+function replayOutcome(operation: StoredOutcome, params: DebitParams): DebitResult {
   if (operation.userId !== params.userId || operation.amount !== params.amount || operation.kind !== params.kind) {
     return { ok: false, reason: 'idempotency_conflict', message: `key ${params.idempotencyKey} was used for another operation` };
   }
