@@ -42,8 +42,11 @@ export async function expireCredits(db: Database, params: ExpireCreditsParams): 
       if (due.length === 0) break;
       // Per-row isolation works per user: one user's bad data must not hold back the others.
       const byUser = groupByUser(due);
+      // A real run also takes the same users' other due batches that still hold credits, so each
+      // user's balance is settled once rather than once per expiry instant. (A dry run writes nothing:
+      // it would meet those batches again further along the walk and count them twice.)
       const { results, failed } = await writeChunk(db, ctx, byUser, (tx, groups) =>
-        expireChunk(tx, { groups, now: ctx.now, jobId: ctx.jobId }),
+        expireChunk(tx, { groups, now: ctx.now, jobId: ctx.jobId, wholeUsers: !ctx.dryRun }),
       );
       for (const r of results) {
         counts.processedBatches += r.batches;
@@ -85,19 +88,30 @@ function groupByUser(batches: DueBatch[]): { userId: string; batchIds: string[] 
 
 async function expireChunk(
   tx: Database,
-  p: { groups: { userId: string; batchIds: string[] }[]; now: Date; jobId: string },
+  p: { groups: { userId: string; batchIds: string[] }[]; now: Date; jobId: string; wholeUsers: boolean },
 ): Promise<ChunkCounts> {
-  await lockBalances(tx, p.groups.map((group) => group.userId));
+  const userIds = p.groups.map((group) => group.userId);
+  await lockBalances(tx, userIds);
   const now = p.now.toISOString();
   const batchIds = JSON.stringify(p.groups.flatMap((group) => group.batchIds));
+  // Read through the per-user live-batch index (expired_at is null and remaining > 0).
+  const sameUsers = p.wholeUsers
+    ? sql`union
+      select b.id from credit_batches b
+       where b.user_id in (select value from jsonb_array_elements_text(${JSON.stringify(userIds)}::jsonb))
+         and b.expired_at is null and b.remaining > 0 and b.expires_at <= ${now}::timestamptz`
+    : sql``;
   const [row] = await queryRows<ChunkCounts>(
     tx,
     // `expired_at is null` is checked again under the row lock: a concurrent run that got there first wins, this one skips.
     sql`
-    with expired as (
+    with targets as (
+      select value::bigint as id from jsonb_array_elements_text(${batchIds}::jsonb)
+      ${sameUsers}
+    ), expired as (
       update credit_batches b
          set expired_amount = b.remaining, remaining = 0, expired_at = ${now}::timestamptz
-       where b.id in (select value::bigint from jsonb_array_elements_text(${batchIds}::jsonb))
+       where b.id in (select id from targets)
          and b.expired_at is null and b.expires_at <= ${now}::timestamptz
       returning b.id, b.user_id, b.expired_amount as lost
     ), lost as (
