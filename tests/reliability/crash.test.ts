@@ -75,7 +75,7 @@ describe('a job killed with SIGKILL mid-run', () => {
       await expectInvariants(t.db);
       expect((await owedState()).duplicate_keys).toBe(0);
     }
-    // Most kills must land mid-run, or the test proves nothing.
+    // A kill can also land after the run recorded its success but before the process exited.
     expect(killedMidRun).toBeGreaterThanOrEqual(KILLS / 2);
 
     for (const job of jobs) {
@@ -93,8 +93,10 @@ describe('a job killed with SIGKILL mid-run', () => {
       expire_entries: seed.expiring,
       duplicate_keys: 0,
     });
-    // Every killed run is left `running`: visible to the health route and `credits:inspect` as stale.
+    // A run killed mid-work is left `running` (the health route and `credits:inspect` show it as stale);
+    // each such row proves a kill landed mid-run, and most kills must have, or the test proves nothing.
     const [runs] = await queryRows<{ running: number }>(t.db, sql`select count(*)::int as running from job_runs where status = 'running'`);
-    expect(runs!.running).toBe(killedMidRun);
+    expect(runs!.running).toBeLessThanOrEqual(killedMidRun);
+    expect(runs!.running).toBeGreaterThanOrEqual(KILLS / 2);
   });
 });
