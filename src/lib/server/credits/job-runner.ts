@@ -27,7 +27,14 @@ export type JobContext = {
   outOfTime(): boolean;
 };
 
-export type JobOutcome<R> = { results: R; hasMore: boolean; cursor?: string | null; referenceDate?: string };
+export type JobOutcome<R> = {
+  results: R;
+  /** What the job-run row keeps, when not all of `results` (a per-schedule list belongs to the answer, not the log). */
+  recorded?: Record<string, unknown>;
+  hasMore: boolean;
+  cursor?: string | null;
+  referenceDate?: string;
+};
 
 const LOG_NAMES: Record<JobName, { label: string; what: string }> = {
   grant: { label: 'Credits Grant Job', what: 'daily grant process' },
@@ -84,7 +91,7 @@ export async function runJob<R extends object>(
       .update(jobRuns)
       .set({
         status: 'succeeded',
-        results: outcome.results as Record<string, unknown>,
+        results: outcome.recorded ?? (outcome.results as Record<string, unknown>),
         hasMore: outcome.hasMore,
         cursor: outcome.cursor ?? null,
         referenceDate: outcome.referenceDate ?? null,

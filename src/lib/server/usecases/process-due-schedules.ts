@@ -89,7 +89,11 @@ export async function processDueSchedules(db: Database, params: ProcessDueSchedu
     // A real run leaves due only what it has not reached, schedules with more installments than
     // `catchUp`, and failed ones (not counted: retrying them at once would fail again).
     const hasMore = ctx.dryRun ? stoppedEarly && (await anyDue(db, ctx.now, takenIds)) : await anyDue(db, ctx.now, failedIds);
-    return { results: { processed, schedulesTouched: grants.length, failed, grants }, hasMore };
+    return {
+      results: { processed, schedulesTouched: grants.length, failed, grants },
+      recorded: { processed, schedulesTouched: grants.length, failed },
+      hasMore,
+    };
   });
   const { grants, processed, schedulesTouched, failed } = run.results;
   return { jobId: run.jobId, durationMs: run.durationMs, processed, schedulesTouched, failed, grants, hasMore: run.hasMore };
