@@ -46,9 +46,9 @@ describe('installments', () => {
     for (const batch of batches.slice(1)) expect(batch.expiresAt).toEqual(at('2025-06-04T00:00:00Z'));
     expect(await scheduleRow(schedule.id)).toMatchObject({ installmentsDone: 4, nextDueAt: at('2025-05-15T00:00:00Z'), creditsGranted: 4 * 833 });
     // The job-run row keeps the counts; the per-schedule list is the caller's answer only.
-    const [run] = await t.db.select().from(jobRuns).where(eq(jobRuns.id, result.jobId));
-    expect(run).toMatchObject({ status: 'succeeded', results: { processed: 3, schedulesTouched: 1, failed: 0 } });
-    expect(run!.results).not.toHaveProperty('grants');
+    const [jobRun] = await t.db.select().from(jobRuns).where(eq(jobRuns.id, result.jobId));
+    expect(jobRun).toMatchObject({ status: 'succeeded', results: { processed: 3, schedulesTouched: 1, failed: 0 } });
+    expect(jobRun!.results).not.toHaveProperty('grants');
     await expectInvariants(t.db);
   });
 
