@@ -50,6 +50,22 @@ describe.skipIf(!onRealServer)('concurrency on a real Postgres server', () => {
     await expectInvariants(t.db, user.id);
   });
 
+  it('a retry sent while the call that drained the balance is in flight reports that call\'s success', async () => {
+    for (let i = 0; i < 15; i++) {
+      const user = await makeUser(t.db);
+      await makeBatch(t.db, { userId: user.id, amount: 10 });
+      const key = `drain-${user.id}`;
+      const [first, retry] = await Promise.all([
+        consumeCredits(t.db, { userId: user.id, amount: 10, reason: 'drain', idempotencyKey: key }),
+        consumeCredits(t.db, { userId: user.id, amount: 10, reason: 'drain', idempotencyKey: key }),
+      ]);
+      expect([first, retry]).toEqual(expect.arrayContaining([expect.objectContaining({ ok: true, replayed: false })]));
+      expect(first.ok && retry.ok).toBe(true);
+      expect(await balanceOf(t.db, user.id)).toBe(0);
+    }
+    await expectInvariants(t.db);
+  });
+
   it('consumption, grants, installments, adjustments and expiry on the same users at once: no deadlock escapes, nothing negative', async () => {
     const users = await Promise.all(Array.from({ length: 40 }, () => makeUser(t.db)));
     const start = at('2026-01-10T00:00:00Z');

@@ -33,16 +33,22 @@ export async function debitCredits(db: Database, params: DebitParams): Promise<D
   }
   try {
     return await transaction(db, async (tx) => {
-      // One round trip locks the balance row and looks the key up. A call with the same key that
-      // commits while this one waits for the lock is not seen here, but its operation row is: the
-      // insert below then fails on the key, and the catch answers with the stored outcome.
-      const [locked] = await queryRows<LockedBalance>(
+      // One round trip locks the balance row and looks the key up (as an operation, and as a batch:
+      // a key names one thing only). A call with the same key that commits while this one waits for
+      // the lock is not seen by this statement (its snapshot is older than the lock). Two later
+      // checks cover that: if credits remain, the operation insert fails on the key and the catch
+      // replays; if the first call drained them, the key is read again before answering "short".
+      const [locked] = await queryRows<LockedBalance & { keyIsBatch: boolean }>(
         tx,
-        sql`select b.balance, o.user_id as "userId", o.amount, o.kind, o.balance_after as "balanceAfter"
+        sql`select b.balance, o.user_id as "userId", o.amount, o.kind, o.balance_after as "balanceAfter",
+                   exists (select 1 from credit_batches kb where kb.idempotency_key = ${params.idempotencyKey}) as "keyIsBatch"
               from credit_balances b left join credit_operations o on o.key = ${params.idempotencyKey}
              where b.user_id = ${params.userId}
              for update of b`,
       );
+      if (locked?.keyIsBatch) {
+        return { ok: false, reason: 'idempotency_conflict', message: `key ${params.idempotencyKey} was used for a grant` } as const;
+      }
       if (!locked) {
         // No balance row: nothing to spend, and only another user's operation can hold this key.
         const other = await findOperation(tx, params.idempotencyKey);
@@ -65,6 +71,9 @@ export async function debitCredits(db: Database, params: DebitParams): Promise<D
       );
       const available = batches.reduce((sum, batch) => sum + batch.remaining, 0);
       if (available < params.amount) {
+        // A fresh statement sees a same-key call that committed while this one waited: it is what drained them.
+        const stored = await findOperation(tx, params.idempotencyKey);
+        if (stored) return replayOutcome(stored, params);
         return { ok: false, reason: 'insufficient_credits', requested: params.amount, available } as const;
       }
       const takes: { batch_id: number; take: number; balance_after: number }[] = [];

@@ -194,7 +194,9 @@ export async function writeChunk<I, R>(
       try {
         results.push(await tx.transaction((savepoint) => write(savepoint as unknown as Database, [item])));
       } catch (error) {
-        if (isConnectionError(error)) throw error;
+        // A lost connection ends the run; a deadlock or serialization failure retries the whole
+        // transaction (`transaction` does), instead of counting an item that is fine as failed.
+        if (isConnectionError(error) || isRetryableDbError(error)) throw error;
         console.error('[credits] item failed and was skipped:', error);
         failed.push(item);
       }

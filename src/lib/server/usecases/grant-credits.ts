@@ -1,6 +1,6 @@
 import 'server-only';
 import { eq, sql } from 'drizzle-orm';
-import { creditBatches, type CreditBatch, type NewCreditBatch } from '@/lib/server/db/schema';
+import { creditBatches, creditOperations, type CreditBatch, type NewCreditBatch } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import { queryRows, transaction } from '@/lib/server/db/sql';
 import { lockBalance } from '@/lib/server/credits/balances';
@@ -38,6 +38,11 @@ export async function grantCredits(db: Database, params: GrantCreditsParams): Pr
   }
   return transaction(db, async (tx) => {
     const { balance } = await lockBalance(tx, params.userId);
+    // A key names one thing: a consumption or deduction that used it cannot also be a grant.
+    const [operation] = await tx.select({ key: creditOperations.key }).from(creditOperations).where(eq(creditOperations.key, params.idempotencyKey));
+    if (operation) {
+      return { ok: false, reason: 'idempotency_conflict', message: `key ${params.idempotencyKey} was used for a consumption or deduction` } as const;
+    }
     const [batch] = await tx
       .insert(creditBatches)
       .values({

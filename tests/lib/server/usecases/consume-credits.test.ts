@@ -133,6 +133,23 @@ describe('idempotency', () => {
   });
 });
 
+describe('a key names one thing', () => {
+  it('a key used for a grant cannot be spent under, and a key used for a spend cannot grant', async () => {
+    const user = await makeUser(t.db);
+    await adjustCredits(t.db, { userId: user.id, delta: 100, reason: 'goodwill', idempotencyKey: `fix-${user.id}`, now });
+    // The operator re-runs the correction with the sign flipped by mistake: refused, nothing written.
+    expect(await adjustCredits(t.db, { userId: user.id, delta: -100, reason: 'oops', idempotencyKey: `fix-${user.id}`, now })).toMatchObject({
+      ok: false, reason: 'idempotency_conflict',
+    });
+    await consume(user.id, 5, `spend-${user.id}`);
+    expect(await adjustCredits(t.db, { userId: user.id, delta: 5, reason: 'refund', idempotencyKey: `spend-${user.id}`, now })).toMatchObject({
+      ok: false, reason: 'idempotency_conflict',
+    });
+    expect(await balanceOf(t.db, user.id)).toBe(95);
+    await expectInvariants(t.db, user.id);
+  });
+});
+
 describe('admin adjustments', () => {
   it('a positive adjustment is a promotional batch with the reason in the ledger', async () => {
     const user = await makeUser(t.db);
