@@ -86,7 +86,9 @@ export const creditsConfig: CreditsConfig = creditsConfigSchema.parse({
   signupBonus: { credits: 100, validityDays: 30, category: 'promotional' },
   freeTier: { credits: 50, validityDays: null, category: 'promotional' },
   plans: [
-    { id: 'pro-monthly', name: 'Pro (monthly)', billing: 'monthly', creditsPerPeriod: 1_000, graceDays: 0, category: 'paid' },
+    // One grace day: the grant job runs once a day (01:00 UTC), so a period that starts at 15:00 is
+    // granted the next morning; the previous period's credits stay spendable until then.
+    { id: 'pro-monthly', name: 'Pro (monthly)', billing: 'monthly', creditsPerPeriod: 1_000, graceDays: 1, category: 'paid' },
     // 10 000 credits over 12 monthly installments: 833 each, the twelfth takes the remaining 837.
     { id: 'pro-yearly', name: 'Pro (yearly)', billing: 'yearly', totalCredits: 10_000, installments: 12, intervalMonths: 1, validityDays: 45, category: 'paid' },
     { id: 'lifetime', name: 'Lifetime', billing: 'lifetime', creditsPerMonth: 500, category: 'paid' },

@@ -116,13 +116,13 @@ describe('sources of credits', () => {
     expect(await batchesOf(t.db, user.id)).toHaveLength(0);
   });
 
-  it('a monthly plan grants its first period at once, expiring when the period ends', async () => {
+  it('a monthly plan grants its first period at once, expiring when the period ends plus the grace day', async () => {
     const user = await makeUser(t.db);
     const result = await startSubscription(t.db, { userId: user.id, planId: 'pro-monthly', subscriptionId: 'sub_monthly_1', now });
     expect(result.ok).toBe(true);
     const [batch] = await batchesOf(t.db, user.id);
     expect(batch).toMatchObject({ source: 'subscription', amount: 1000, idempotencyKey: 'subscription:sub_monthly_1:2026-03-10', subscriptionId: 'sub_monthly_1' });
-    expect(batch!.expiresAt).toEqual(at('2026-04-10T12:00:00Z'));
+    expect(batch!.expiresAt).toEqual(at('2026-04-11T12:00:00Z')); // pro-monthly: graceDays 1
     await expectInvariants(t.db, user.id);
   });
 

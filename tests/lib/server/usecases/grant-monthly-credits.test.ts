@@ -26,18 +26,21 @@ const run = (now: Date, extra: Partial<Parameters<typeof grantMonthlyCredits>[1]
 const keysOf = async (userId: string) => (await batchesOf(t.db, userId)).map((b) => b.idempotencyKey);
 
 describe('monthly subscriptions', () => {
-  it('each billing period is granted once, on the anchor day, expiring when the period ends', async () => {
+  it('each billing period is granted once, on the anchor day, expiring when the period ends plus the grace day', async () => {
     const user = await makeUser(t.db);
     await makeSubscription(t.db, { userId: user.id, planId: 'pro-monthly', subscriptionId: 'sub_m', now: at('2026-01-15T08:00:00Z') });
     expect((await run(at('2026-02-15T07:59:59Z'))).results).toMatchObject({ processed: 1, successful: 0, skipped: 1 }); // still January's period
+    // January's credits are still live for their grace day, so January counts as due (and already granted).
     const feb = await run(at('2026-02-15T08:00:00Z'));
-    expect(feb.results).toMatchObject({ processed: 1, successful: 1, skipped: 0, failed: 0 });
+    expect(feb.results).toMatchObject({ processed: 2, successful: 1, skipped: 1, failed: 0 });
     expect(feb.date).toBe('2026-02-15');
     const again = await run(at('2026-02-16T01:00:00Z'));
-    expect(again.results).toMatchObject({ processed: 1, successful: 0, skipped: 1 });
+    expect(again.results).toMatchObject({ processed: 2, successful: 0, skipped: 2 });
+    const afterGrace = await run(at('2026-02-16T08:00:00Z'));
+    expect(afterGrace.results).toMatchObject({ processed: 1, successful: 0, skipped: 1 });
     expect(await keysOf(user.id)).toEqual(['subscription:sub_m:2026-01-15', 'subscription:sub_m:2026-02-15']);
     const [, second] = await batchesOf(t.db, user.id);
-    expect(second!.expiresAt).toEqual(at('2026-03-15T08:00:00Z'));
+    expect(second!.expiresAt).toEqual(at('2026-03-16T08:00:00Z')); // pro-monthly: graceDays 1
     expect(second!.effectiveAt).toEqual(at('2026-02-15T08:00:00Z'));
     await expectInvariants(t.db);
   });
