@@ -151,10 +151,27 @@ class DryRunRollback extends Error {
 }
 
 /**
- * Runs one chunk's writes in a transaction. In a dry run the transaction does everything and is then
- * rolled back, so the counts are exactly what a real run would report and nothing is kept.
- * If the chunk fails (a bad row), it is retried one item at a time inside savepoints: the bad items
- * are counted as failed and the others still land.
+ * Runs `fn` in a transaction that a dry run rolls back at the end: the work is done in full, so its
+ * counts are exactly what a real run would report, and nothing is kept.
+ */
+export async function jobTransaction<T>(db: Database, ctx: Pick<JobContext, 'dryRun'>, fn: (tx: Database) => Promise<T>): Promise<T> {
+  try {
+    return await transaction(db, async (tx) => {
+      const value = await fn(tx);
+      if (ctx.dryRun) throw new DryRunRollback(value);
+      return value;
+    });
+  } catch (error) {
+    if (error instanceof DryRunRollback) return error.value as T;
+    throw error;
+  }
+}
+
+/**
+ * Runs one chunk's writes in a job transaction. If the chunk fails (a bad row), it is retried one item
+ * at a time inside savepoints: the bad items are counted as failed and the others still land. A lost
+ * connection, a deadlock or a serialization failure is not a bad row: it is thrown (the latter two
+ * after `transaction` has retried them).
  */
 export async function writeChunk<I, R>(
   db: Database,
@@ -162,32 +179,17 @@ export async function writeChunk<I, R>(
   items: I[],
   write: (tx: Database, items: I[]) => Promise<R>,
 ): Promise<{ results: R[]; failed: I[] }> {
-  const inTransaction = async (fn: (tx: Database) => Promise<R[] | { results: R[]; failed: I[] }>) => {
-    try {
-      return await transaction(db, async (tx) => {
-        const value = await fn(tx);
-        if (ctx.dryRun) throw new DryRunRollback(value);
-        return value;
-      });
-    } catch (error) {
-      if (error instanceof DryRunRollback) return error.value as Awaited<ReturnType<typeof fn>>;
-      throw error;
-    }
-  };
   try {
-    const result = await inTransaction(async (tx) => [await write(tx, items)]);
-    return { results: result as R[], failed: [] };
+    return { results: [await jobTransaction(db, ctx, (tx) => write(tx, items))], failed: [] };
   } catch (error) {
-    if (isConnectionError(error) || isRetryableDbError(error) || items.length <= 1) {
-      if (items.length === 1 && !isConnectionError(error) && !isRetryableDbError(error)) {
-        console.error('[credits] item failed and was skipped:', error);
-        return { results: [], failed: items };
-      }
-      throw error;
+    if (isConnectionError(error) || isRetryableDbError(error) || items.length === 0) throw error;
+    if (items.length === 1) {
+      console.error('[credits] item failed and was skipped:', error);
+      return { results: [], failed: items };
     }
     console.error(`[credits] chunk of ${items.length} failed, retrying item by item:`, error);
   }
-  const outcome = await inTransaction(async (tx) => {
+  return jobTransaction(db, ctx, async (tx) => {
     const results: R[] = [];
     const failed: I[] = [];
     for (const item of items) {
@@ -203,5 +205,4 @@ export async function writeChunk<I, R>(
     }
     return { results, failed };
   });
-  return outcome as { results: R[]; failed: I[] };
 }

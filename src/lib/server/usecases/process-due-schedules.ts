@@ -4,7 +4,7 @@ import type { Database } from '@/lib/server/db/types';
 import { queryRows } from '@/lib/server/db/sql';
 import { lockBalances } from '@/lib/server/credits/balances';
 import { creditInsertedBatches } from '@/lib/server/credits/grant-sql';
-import { runJob, writeChunk, type JobOptions } from '@/lib/server/credits/job-runner';
+import { jobTransaction, runJob, writeChunk, type JobOptions } from '@/lib/server/credits/job-runner';
 
 export type ProcessDueSchedulesParams = JobOptions & {
   /** Schedules per call (the route clamps it to 1…500). */
@@ -57,7 +57,9 @@ export async function processDueSchedules(db: Database, params: ProcessDueSchedu
         break;
       }
       const size = Math.min(ctx.chunkSize, limit - taken);
-      const { results, failed: notTaken } = await writeChunk(db, ctx, [null], async (tx) => {
+      // One transaction holds the schedules taken `FOR UPDATE SKIP LOCKED` while their installments are
+      // written (a failing schedule is isolated in a savepoint inside it).
+      const chunk = await jobTransaction(db, ctx, async (tx) => {
         const schedules = await takeDueSchedules(tx, ctx.now, size, takenIds);
         if (schedules.length === 0) return { schedules, grants: [] as ScheduleGrant[], processed: 0, chunkFailed: [] as string[] };
         const chunk = await writeChunk(tx, { dryRun: false }, schedules, (inner, ids) =>
@@ -70,8 +72,6 @@ export async function processDueSchedules(db: Database, params: ProcessDueSchedu
           chunkFailed: chunk.failed.map((s) => s.id),
         };
       });
-      if (notTaken.length > 0) throw new Error('Could not take due schedules');
-      const chunk = results[0]!;
       if (chunk.schedules.length === 0) break;
       // Only a schedule that may still be due must be skipped for the rest of the call: one that reached
       // `catchUp`, failed, or (dry run) was not written. A caught-up one is no longer due; leaving it out
