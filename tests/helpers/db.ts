@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { connect, type ConnectOptions, type DatabaseHandle } from '@/lib/server/db/client';
 import { migrateDatabase } from '@/lib/server/db/migrate';
@@ -38,4 +39,11 @@ export async function createTestDatabase(options: { maxConnections?: number } = 
       await cleanup.end();
     },
   };
+}
+
+/** Empties every table the credits engine writes, for files whose scenarios each need the whole database (the jobs walk every user). */
+export async function emptyCreditsTables(db: TestDatabase['db']) {
+  await db.execute(
+    sql`truncate users, subscriptions, credit_balances, credit_batches, credit_ledger, credit_operations, credit_schedules, job_runs cascade`,
+  );
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
-import { createTestDatabase, onRealServer, type TestDatabase } from '../../helpers/db';
+import { createTestDatabase, emptyCreditsTables, onRealServer, type TestDatabase } from '../../helpers/db';
 import { at, makeBatch, makeUser } from '../../helpers/factories';
 import { expectInvariants } from '../../helpers/invariants';
 import { balanceOf } from '../../helpers/queries';
@@ -93,7 +93,7 @@ describe.skipIf(!onRealServer)('concurrency on a real Postgres server', () => {
   });
 
   it('two grant jobs and two schedule jobs at once over the same 2 000 users grant every credit exactly once', async () => {
-    await t.db.execute(sql`truncate users, subscriptions, credit_balances, credit_batches, credit_ledger, credit_operations, credit_schedules, job_runs cascade`);
+    await emptyCreditsTables(t.db);
     await t.db.execute(sql`insert into users (id, name, email) select 'u' || lpad(g::text, 5, '0'), 'User ' || g, 'u' || g || '@example.test' from generate_series(1, 2000) g`);
     const anchor = at('2025-01-15T00:00:00Z');
     const yearlyIds = Array.from({ length: 1000 }, (_, i) => `u${String(2 * i + 2).padStart(5, '0')}`); // every even user

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
-import { createTestDatabase, type TestDatabase } from '../../../helpers/db';
+import { createTestDatabase, emptyCreditsTables, type TestDatabase } from '../../../helpers/db';
 import { at, makeBatch, makeSubscription, makeUser } from '../../../helpers/factories';
 import { checkInvariants, type InvariantViolation } from '@/lib/server/usecases/check-invariants';
 import { expireCredits } from '@/lib/server/usecases/expire-credits';
@@ -13,7 +13,7 @@ afterAll(async () => {
   await t?.drop();
 });
 beforeEach(async () => {
-  await t.db.execute(sql`truncate users, subscriptions, credit_balances, credit_batches, credit_ledger, credit_operations, credit_schedules, job_runs cascade`);
+  await emptyCreditsTables(t.db);
 });
 
 async function rulesBroken(userId?: string): Promise<InvariantViolation['rule'][]> {

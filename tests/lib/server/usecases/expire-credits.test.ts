@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
-import { createTestDatabase, type TestDatabase } from '../../../helpers/db';
+import { createTestDatabase, emptyCreditsTables, type TestDatabase } from '../../../helpers/db';
 import { at, makeBatch, makeUser } from '../../../helpers/factories';
 import { expectInvariants } from '../../../helpers/invariants';
 import { balanceOf, batchesOf, ledgerOf } from '../../../helpers/queries';
@@ -16,7 +16,7 @@ afterAll(async () => {
   await t?.drop();
 });
 beforeEach(async () => {
-  await t.db.execute(sql`truncate users, subscriptions, credit_balances, credit_batches, credit_ledger, credit_operations, credit_schedules, job_runs cascade`);
+  await emptyCreditsTables(t.db);
 });
 
 const granted = at('2026-01-01T00:00:00Z');

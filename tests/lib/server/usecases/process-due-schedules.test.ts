@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { eq, sql } from 'drizzle-orm';
-import { createTestDatabase, type TestDatabase } from '../../../helpers/db';
+import { createTestDatabase, emptyCreditsTables, type TestDatabase } from '../../../helpers/db';
 import { at, makeSubscription, makeUser } from '../../../helpers/factories';
 import { expectInvariants } from '../../../helpers/invariants';
 import { balanceOf, batchesOf } from '../../../helpers/queries';
@@ -16,7 +16,7 @@ afterAll(async () => {
   await t?.drop();
 });
 beforeEach(async () => {
-  await t.db.execute(sql`truncate users, subscriptions, credit_balances, credit_batches, credit_ledger, credit_operations, credit_schedules, job_runs cascade`);
+  await emptyCreditsTables(t.db);
 });
 
 const run = (now: Date, extra: Partial<Parameters<typeof processDueSchedules>[1]> = {}) =>
