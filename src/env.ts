@@ -30,6 +30,22 @@ export const envSchema = z
     CREDITS_CHUNK_SIZE: positiveInt(1_000),
     /** Where `npm run scheduler` reaches the app's cron routes (a self-hosted server, or `npm run dev`). */
     APP_URL: z.url({ error: 'APP_URL must be a URL such as http://localhost:3000' }).default('http://localhost:3000'),
+    /**
+     * Where a cron route sends the call that continues its own unfinished work (scheme, host and port;
+     * the path and query are the first call's). Unset: on Vercel production the project's production
+     * domain, elsewhere this server's own loopback address. Never taken from the request's Host header.
+     */
+    CRON_CONTINUATION_URL: z
+      .url({ protocol: /^https?$/, error: 'CRON_CONTINUATION_URL must be an http(s) URL such as https://app.example.com' })
+      .optional(),
+    /** Continuations a scheduled call may chain after itself while the work says `hasMore`; 0 turns self-continuation off. */
+    CRON_MAX_CONTINUATIONS: z.coerce.number().int().min(0).max(1_000).default(50),
+    /** The port `next start` listens on (it sets this itself): a continuation's loopback address uses it. */
+    PORT: z.coerce.number().int().min(1).max(65_535).default(3000),
+    /** Set by Vercel: `production`, `preview` or `development`. */
+    VERCEL_ENV: z.string().optional(),
+    /** Set by Vercel: the project's production domain, without `https://`. */
+    VERCEL_PROJECT_PRODUCTION_URL: z.string().optional(),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.BETTER_AUTH_SECRET && !process.env.NEXT_PHASE?.includes('build')) {
