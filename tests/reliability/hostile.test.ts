@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { timingSafeEqual } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as grant from '@/app/api/jobs/credits/grant/route';
 import * as expire from '@/app/api/jobs/credits/expire/route';
 import * as schedules from '@/app/api/cron/subscription-grants/route';
@@ -6,8 +7,18 @@ import { setDatabase } from '@/lib/server/db';
 import { checkCronAuth } from '@/lib/server/http/cron-auth';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { makeSubscription, makeUser } from '../helpers/factories';
-import { basic, bearer, countRows, CRON_PASSWORD, CRON_SECRET, CRON_USER, setCronEnv } from '../helpers/cron';
+import { basic, bearer, countRows, CRON_PASSWORD, CRON_SECRET, CRON_USER, jobRun, setCronEnv } from '../helpers/cron';
 import { requireRealServer } from './helpers';
+
+// The secret comparison is observed, not replaced: the spy calls Node's own timingSafeEqual.
+vi.mock('node:crypto', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:crypto')>();
+  return { ...actual, timingSafeEqual: vi.fn(actual.timingSafeEqual) };
+});
+const constantTimeEqual = vi.mocked(timingSafeEqual);
+beforeEach(() => {
+  constantTimeEqual.mockClear();
+});
 
 type Handler = (req: Request) => Promise<Response>;
 const routes: [string, Record<string, Handler | undefined>][] = [
@@ -85,11 +96,10 @@ const badQueries = [
   "limit=1' or '1'='1", 'limit=NaN', 'limit=Infinity', 'limit=--1', 'limit=%20', 'limit=1,2', 'limit[]=1',
   'dryRun=maybe', 'dryRun=2', 'dryRun=yes please', 'dryRun=%27', 'limit=1&limit=abc', 'limit=1&limit=2', 'limt=5', 'unknown=1',
 ];
-const clampedQueries = ['limit=-5', 'limit=0', 'limit=99999999', 'limit=99999999999999999999999'];
 const otherMethods = ['PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'];
 
 describe.each(routes)('hostile requests to %s', (path, route) => {
-  it('at least 100 malformed requests: only 400/401/405 JSON, never a 500, never a write', async () => {
+  it('at least 100 malformed requests: only 400/401/405 JSON, never a 500, never a write, every secret compared in constant time', async () => {
     const before = await Promise.all([countRows(t.db, 'job_runs'), countRows(t.db, 'credit_batches'), countRows(t.db, 'credit_ledger')]);
     const requests: { method: string; query: string; headers: Record<string, string>; expected: number[] }[] = [];
     for (const method of ['GET', 'POST']) {
@@ -116,13 +126,27 @@ describe.each(routes)('hostile requests to %s', (path, route) => {
     }
     const after = await Promise.all([countRows(t.db, 'job_runs'), countRows(t.db, 'credit_batches'), countRows(t.db, 'credit_ledger')]);
     expect(after).toEqual(before);
+    // Every credential that got as far as a comparison was compared in constant time, on equal lengths.
+    expect(constantTimeEqual.mock.calls.length).toBeGreaterThan(20);
+    for (const [a, b] of constantTimeEqual.mock.calls) expect([(a as Buffer).length, (b as Buffer).length]).toEqual([32, 32]);
   });
 
-  it('out-of-range numbers are clamped, not refused', async () => {
-    const queries = path.includes('subscription-grants') ? [...clampedQueries, 'catchUp=0', 'catchUp=1000', 'catchUp=-3'] : clampedQueries;
-    for (const query of queries) {
+  it('out-of-range numbers are clamped to the nearest bound, not refused', async () => {
+    // [query, what the run must record]: the contract's bounds, 1…100 000 for the daily jobs' limit,
+    // 1…500 for the installment job's limit and 1…36 for its catchUp.
+    const max = path.includes('subscription-grants') ? 500 : 100_000;
+    const cases: [string, Record<string, number>][] = [
+      ['limit=-5', { limit: 1 }],
+      ['limit=0', { limit: 1 }],
+      ['limit=99999999', { limit: max }],
+      ['limit=99999999999999999999999', { limit: max }],
+    ];
+    if (path.includes('subscription-grants')) cases.push(['catchUp=0', { catchUp: 1 }], ['catchUp=1000', { catchUp: 36 }], ['catchUp=-3', { catchUp: 1 }]);
+    for (const [query, recorded] of cases) {
       const response = await route.GET!(new Request(`http://localhost${path}?${query}&dryRun=1`, { headers: bearer() }));
       expect(response.status, query).toBe(200);
+      const body = await response.json();
+      expect((await jobRun(t.db, body.jobId))?.params, query).toMatchObject({ ...recorded, dryRun: true });
     }
   });
 });
@@ -140,11 +164,11 @@ describe('whitespace around the header value', () => {
 });
 
 describe('the secret comparison', () => {
-  // Measured on the comparison itself (a route adds database noise), with guesses of the secret's
-  // own length that are right for none, half, or all but the last of its characters. Many short
-  // interleaved samples, the fastest of each: what is left is the comparison's own cost, not the load
-  // of the machine.
-  it('takes as long whether none, half or all but the last character of the secret is right', () => {
+  // The rule (one constant-time comparison of equal-length digests, both Basic halves always) is
+  // proved on the mechanism in tests/lib/server/http/cron-auth.test.ts and above. A clock cannot
+  // prove it: with a plain `===` the spread of these samples stayed within 1.22–1.30 on this
+  // machine. So the time is measured and reported, as a figure to watch, never asserted.
+  it('refuses guesses right for none, half or all but the last character (time per guess reported, not asserted)', () => {
     const credentials = { secret: CRON_SECRET, username: CRON_USER, password: CRON_PASSWORD };
     const n = CRON_SECRET.length;
     const guesses = {
@@ -154,6 +178,7 @@ describe('the secret comparison', () => {
     };
     const headers = Object.fromEntries(Object.entries(guesses).map(([name, guess]) => [name, new Headers({ authorization: `Bearer ${guess}` })]));
     for (const name of Object.keys(guesses)) expect(checkCronAuth(headers[name]!, credentials).ok).toBe(false);
+    expect(constantTimeEqual).toHaveBeenCalledTimes(Object.keys(guesses).length);
     const best: Record<string, number> = Object.fromEntries(Object.keys(guesses).map((name) => [name, Infinity]));
     for (let i = 0; i < 2_000; i++) checkCronAuth(headers.none!, credentials); // warm up the JIT
     for (let round = 0; round < 300; round++) {
@@ -165,7 +190,6 @@ describe('the secret comparison', () => {
     }
     const times = Object.values(best);
     const spread = Math.max(...times) / Math.min(...times);
-    console.log(`[timing] fastest of 300 × 100 comparisons (ns): ${JSON.stringify(best)}; spread ${spread.toFixed(2)}`);
-    expect(spread).toBeLessThan(1.3);
+    console.log(`[timing] fastest of 300 × 100 comparisons (ns): ${JSON.stringify(best)}; spread ${spread.toFixed(2)} (reported, not asserted)`);
   });
 });

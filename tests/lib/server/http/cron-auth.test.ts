@@ -1,5 +1,13 @@
-import { describe, expect, test } from 'vitest';
+import { timingSafeEqual } from 'node:crypto';
+import { beforeEach, describe, expect, test, vi } from 'vitest';
 import { checkCronAuth, type CronCredentials } from '@/lib/server/http/cron-auth';
+
+// The comparison is observed, not replaced: the spy calls Node's own timingSafeEqual.
+vi.mock('node:crypto', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:crypto')>();
+  return { ...actual, timingSafeEqual: vi.fn(actual.timingSafeEqual) };
+});
+const constantTimeEqual = vi.mocked(timingSafeEqual);
 
 const secret = 'bearer-secret-0123456789';
 const username = 'cron';
@@ -80,5 +88,45 @@ describe('checkCronAuth fails closed', () => {
     for (const authorization of [undefined, 'Bearer ', `Bearer ${secret}`, `Basic ${b64(`${username}:`)}`]) {
       expect(checkCronAuth(headers(authorization), credentials)).toMatchObject({ ok: false, reason: 'not_configured' });
     }
+  });
+});
+
+describe('checkCronAuth compares secrets in constant time', () => {
+  beforeEach(() => {
+    constantTimeEqual.mockClear();
+  });
+
+  // What each comparison was given, and what it answered.
+  const comparisons = () =>
+    constantTimeEqual.mock.calls.map(([a, b], i) => ({
+      lengths: [(a as Buffer).length, (b as Buffer).length],
+      equal: constantTimeEqual.mock.results[i]!.value as boolean,
+    }));
+
+  test.each([
+    ['the right secret', secret, true],
+    ['a wrong secret of the same length', 'x'.repeat(secret.length), false],
+    ['a prefix of the secret', secret.slice(0, -1), false],
+    ['the secret with one character more', `${secret}x`, false],
+    ['a one-character guess', 'x', false],
+    ['a guess of 1 000 characters', 'x'.repeat(1_000), false],
+  ])('Bearer with %s: one constant-time comparison of equal-length digests decides', (_name, guess, accepted) => {
+    expect(checkCronAuth(headers(`Bearer ${guess}`), both).ok).toBe(accepted);
+    // Equal lengths whatever the guess: neither the secret's length nor a matching prefix can show in the time taken.
+    expect(comparisons()).toEqual([{ lengths: [32, 32], equal: accepted }]);
+  });
+
+  test.each([
+    ['the right user name and password', username, password, true],
+    ['a wrong user name', 'root', password, false],
+    ['a wrong password', username, 'wrong', false],
+    ['both wrong, of other lengths', 'r', 'x'.repeat(300), false],
+  ])('Basic with %s: both halves are compared in constant time, always', (_name, user, pass, accepted) => {
+    expect(checkCronAuth(headers(`Basic ${b64(`${user}:${pass}`)}`), both).ok).toBe(accepted);
+    // Two comparisons even when the user name is already wrong: no early exit tells which half failed.
+    expect(comparisons()).toEqual([
+      { lengths: [32, 32], equal: user === username },
+      { lengths: [32, 32], equal: pass === password },
+    ]);
   });
 });
