@@ -19,7 +19,47 @@ const consume = (userId: string, amount: number, key: string, when = now) =>
   consumeCredits(t.db, { userId, amount, reason: 'test', idempotencyKey: key, now: when });
 
 describe('burn-down order', () => {
-  it('takes the soonest expiry first, never-expiring last, promotional before paid, then oldest', async () => {
+  // Each case grants two batches, `first` then `second` (so `first` has the lower id), and takes 10 of
+  // their 20 credits: the batch named by `goesFirst` must be the one emptied. Every rule is shown
+  // winning against the rules after it, so dropping or reordering any tie-break fails a case.
+  type Lot = { category: 'paid' | 'promotional'; expiresAt: string | null; effectiveAt: string };
+  const lot = (category: Lot['category'], expiresAt: string | null, effectiveAt = '2026-06-01T00:00:00Z'): Lot => ({ category, expiresAt, effectiveAt });
+  const cases: [rule: string, first: Lot, second: Lot, goesFirst: 'first' | 'second'][] = [
+    ['the soonest expiry goes first, even when granted later', lot('paid', '2026-07-01T00:00:00Z'), lot('paid', '2026-06-20T00:00:00Z'), 'second'],
+    ['a sooner expiry goes first even when it is paid and the later one promotional', lot('promotional', '2026-07-01T00:00:00Z'), lot('paid', '2026-06-20T00:00:00Z'), 'second'],
+    ['never-expiring credits go last, even when older', lot('paid', null, '2026-05-01T00:00:00Z'), lot('paid', '2030-01-01T00:00:00Z'), 'second'],
+    ['never-expiring credits go last, even when promotional against paid', lot('promotional', null), lot('paid', '2030-01-01T00:00:00Z'), 'second'],
+    ['at the same expiry, promotional before paid, even when the paid is older', lot('paid', '2026-07-01T00:00:00Z', '2026-06-01T00:00:00Z'), lot('promotional', '2026-07-01T00:00:00Z', '2026-06-10T00:00:00Z'), 'second'],
+    ['among never-expiring credits, promotional before paid', lot('paid', null), lot('promotional', null), 'second'],
+    ['at the same expiry and category, the oldest (effective first) goes first', lot('promotional', '2026-07-01T00:00:00Z', '2026-06-10T00:00:00Z'), lot('promotional', '2026-07-01T00:00:00Z', '2026-06-05T00:00:00Z'), 'second'],
+    ['among never-expiring credits of one category, the oldest goes first', lot('paid', null, '2026-06-10T00:00:00Z'), lot('paid', null, '2026-06-05T00:00:00Z'), 'second'],
+    ['identical batches go in the order they were granted (id)', lot('paid', '2026-07-01T00:00:00Z'), lot('paid', '2026-07-01T00:00:00Z'), 'first'],
+  ];
+  const spends = {
+    consumption: (userId: string, key: string) => consume(userId, 10, key),
+    'negative adjustment': (userId: string, key: string) => adjustCredits(t.db, { userId, delta: -10, reason: 'test', idempotencyKey: key, now }),
+  };
+
+  describe.each(Object.keys(spends) as (keyof typeof spends)[])('a %s', (how) => {
+    it.each(cases)('%s', async (_rule, first, second, goesFirst) => {
+      const user = await makeUser(t.db);
+      const grant = (l: Lot) =>
+        makeBatch(t.db, { userId: user.id, amount: 10, category: l.category, expiresAt: l.expiresAt ? at(l.expiresAt) : null, effectiveAt: at(l.effectiveAt), now: at(l.effectiveAt) });
+      const a = await grant(first);
+      const b = await grant(second);
+      expect(b.id).toBeGreaterThan(a.id);
+      expect(await spends[how](user.id, `order-${user.id}`)).toMatchObject({ ok: true, balanceAfter: 10 });
+      const taken = goesFirst === 'first' ? a : b;
+      const kept = goesFirst === 'first' ? b : a;
+      const remaining = Object.fromEntries((await batchesOf(t.db, user.id)).map((batch) => [batch.id, batch.remaining]));
+      expect(remaining).toEqual({ [taken.id]: 0, [kept.id]: 10 });
+      const [entry] = (await ledgerOf(t.db, user.id)).filter((e) => e.delta < 0);
+      expect(entry).toMatchObject({ batchId: taken.id, delta: -10 });
+      await expectInvariants(t.db, user.id);
+    });
+  });
+
+  it('six batches are taken one after another in that order', async () => {
     const user = await makeUser(t.db);
     const past = at('2026-06-01T00:00:00Z');
     const neverPaid = await makeBatch(t.db, { userId: user.id, amount: 10, category: 'paid', expiresAt: null, effectiveAt: past, now: past });

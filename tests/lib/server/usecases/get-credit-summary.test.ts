@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../helpers/db';
 import { at, makeBatch, makeRegisteredUser, makeSubscription, makeUser } from '../../../helpers/factories';
 import { expectInvariants } from '../../../helpers/invariants';
+import { batchesOf } from '../../../helpers/queries';
 import { creditsConfig, findPlan, type LifetimePlan, type MonthlyPlan } from '@/config/credits';
 import { cancelSubscription } from '@/lib/server/usecases/cancel-subscription';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
@@ -36,15 +37,18 @@ describe('balance and next expiry', () => {
     await expectInvariants(t.db, user.id);
   });
 
-  it('two batches expiring at the same instant are one next expiry of their summed remaining credits', async () => {
+  it('two batches expiring at the same instant are one next expiry of their summed remaining credits, after burn-down took the promotional one first', async () => {
     const user = await makeUser(t.db);
     const july = at('2026-07-01T00:00:00Z');
-    await makeBatch(t.db, { userId: user.id, amount: 30, expiresAt: july, category: 'promotional', now: earlier });
-    await makeBatch(t.db, { userId: user.id, amount: 20, expiresAt: july, category: 'paid', now: earlier });
+    // The paid July batch is granted first (lower id, and older): only the burn-down rule puts the promotional one first.
+    const paid = await makeBatch(t.db, { userId: user.id, amount: 20, expiresAt: july, category: 'paid', now: at('2026-05-20T00:00:00Z') });
+    const promotional = await makeBatch(t.db, { userId: user.id, amount: 30, expiresAt: july, category: 'promotional', now: earlier });
     await makeBatch(t.db, { userId: user.id, amount: 40, expiresAt: at('2026-07-02T00:00:00Z'), now: earlier });
     await makeBatch(t.db, { userId: user.id, amount: 100, expiresAt: null, now: earlier });
     // Burn-down takes 10 from the promotional July batch: the next expiry counts what remains, not what was granted.
     await consumeCredits(t.db, { userId: user.id, amount: 10, reason: 'test', idempotencyKey: `spend-${user.id}`, now });
+    const remaining = Object.fromEntries((await batchesOf(t.db, user.id)).map((b) => [b.id, b.remaining]));
+    expect([remaining[promotional.id], remaining[paid.id]]).toEqual([20, 20]);
 
     const summary = await summaryAt(user.id);
     expect(summary.balance).toBe(180);
