@@ -80,7 +80,7 @@ describe('a call that ends with hasMore continues itself, as one recorded chain'
   let queue: (() => Promise<void>)[];
   let answer: ((req: Request) => Promise<Response>) | null;
 
-  const handler = (options: { continuable?: boolean; fail?: (position: number) => boolean } = {}) =>
+  const handler = (options: { continuable?: boolean; fail?: (position: number) => boolean; progressed?: boolean } = {}) =>
     withCronAuth(({ req, trigger, jobId }) =>
       runContinuable(
         { req, jobId, job: 'grant', continuable: options.continuable ?? true, maxDurationSeconds: 60 },
@@ -88,7 +88,7 @@ describe('a call that ends with hasMore continues itself, as one recorded chain'
           const position = Number(req.headers.get(CHAIN_HEADER)?.split('/')[1] ?? 0);
           if (options.fail?.(position)) throw new Error(`link ${position} fails`);
           const run = await grantMonthlyCredits(t.db, { trigger, jobId, timeBudgetMs: 1, chunkSize: CHUNK });
-          return { body: { jobId: run.jobId, results: run.results, hasMore: run.hasMore }, hasMore: run.hasMore };
+          return { body: { jobId: run.jobId, results: run.results, hasMore: run.hasMore }, hasMore: run.hasMore, progressed: options.progressed };
         },
         transport,
       ),
@@ -199,6 +199,14 @@ describe('a call that ends with hasMore continues itself, as one recorded chain'
     const response = await callOnce(handler({ continuable: false }));
     expect(response.headers.get(CONTINUATION_HEADER)).toBe('none');
     expect((await response.json()).hasMore).toBe(true);
+    expect(sent).toEqual([]);
+  });
+
+  test('a call that moved nothing forward is not continued (another call holds the rest, or it keeps failing)', async () => {
+    const response = await callOnce(handler({ progressed: false }));
+    expect(response.headers.get(CONTINUATION_HEADER)).toBe('stopped-no-progress');
+    const chain = await chainOf((await response.json()).jobId);
+    expect(chain.map((r) => [r.position, r.outcome, r.has_more])).toEqual([[0, 'stopped-no-progress', true]]);
     expect(sent).toEqual([]);
   });
 

@@ -13,7 +13,7 @@ import { json } from './responses';
  * with the same credentials, as the next link of one chain: the job-run row of every link records
  * the first run's id and its position (`params.chain`). A chain stops when the work is done, at
  * CRON_MAX_CONTINUATIONS links after the first (logged loudly; the last run keeps `hasMore`), or
- * when a link made no progress (another caller holds the rest). The jobs are idempotent, so a link
+ * when a link moved nothing forward (another call holds the rest, or it keeps failing). The jobs are idempotent, so a link
  * that overlaps another call of the same job only skips what that call did.
  */
 
@@ -96,7 +96,10 @@ export type ContinuableCall = {
 export type CallOutcome = {
   body: Record<string, unknown>;
   hasMore: boolean;
-  /** False when the call found work but could not move it (another caller holds it): the chain stops instead of spinning. */
+  /**
+   * False when the call moved nothing forward (what is left is held by another call, or failed and
+   * would be met first again): the chain stops instead of spinning until its bound. Default true.
+   */
   progressed?: boolean;
 };
 
@@ -153,7 +156,7 @@ export async function runContinuable(
     return respond('stopped-at-bound', 'stopped-at-bound');
   }
   if (outcome.progressed === false) {
-    console.warn(`${label(here.firstRunId)}: link ${here.position} (run ${call.jobId}) found work it could not take (another call holds it): not continuing`);
+    console.warn(`${label(here.firstRunId)}: link ${here.position} (run ${call.jobId}) moved nothing forward (what is left is held by another call, or failed): not continuing`);
     return respond('stopped-no-progress', 'stopped-no-progress');
   }
   const target = continuationTarget(config, call.req.url);

@@ -51,9 +51,9 @@ const subscriptionGrants = withCronAuth(async ({ req, trigger, jobId }) => {
         grants: run.grants,
       },
       hasMore: run.hasMore,
-      // Schedules are taken `SKIP LOCKED`: a call that found all the due ones held by another call took
-      // nothing, and continuing it would only spin until that call is done.
-      progressed: run.processed + run.schedulesTouched + run.failed > 0,
+      // A call that paid nothing does not continue: the due schedules it met were held by another call
+      // (`SKIP LOCKED`), which carries on, or failed, and the next call would take the same ones first.
+      progressed: run.processed + run.schedulesTouched > 0,
     };
   });
 });

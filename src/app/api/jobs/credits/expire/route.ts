@@ -47,6 +47,9 @@ const expire = withCronAuth(async ({ req, trigger, jobId }) => {
         hasMore: run.hasMore,
       },
       hasMore: run.hasMore,
+      // A call that expired nothing does not continue: a failed batch stays due, and the next call would
+      // meet the same ones first; batches another call took are that call's to finish.
+      progressed: processedBatches > 0,
     };
   });
 });

@@ -47,6 +47,7 @@ const grant = withCronAuth(async ({ req, trigger, jobId }) => {
         results: { processed, successful, skipped, failed },
         hasMore: run.hasMore,
       },
+      // Every call moves the day's cursor forward (past failed users too), so a continuation always progresses.
       hasMore: run.hasMore,
     };
   });
