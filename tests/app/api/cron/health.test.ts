@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { connect } from '@/lib/server/db/client';
 import { setDatabase } from '@/lib/server/db';
 import { GET, POST } from '@/app/api/cron/health/route';
@@ -10,13 +10,19 @@ import { createTestDatabase, type TestDatabase } from '../../../helpers/db';
 import { makeSubscription, makeUser } from '../../../helpers/factories';
 import { expectInvariants } from '../../../helpers/invariants';
 import { bearer, cronRequest, readJson, setCronEnv } from '../../../helpers/cron';
+import { startClockAt } from '../../../helpers/clock';
+
+// The route reads the clock: it starts at a fixed instant, so the 26-hour windows below are measured from one known instant.
+const now = new Date('2026-04-15T09:00:00Z');
 
 let t: TestDatabase;
 beforeAll(async () => {
+  startClockAt(now);
   t = await createTestDatabase();
   setDatabase(t);
 });
 afterAll(async () => {
+  vi.unstubAllGlobals();
   setDatabase(null);
   await t?.drop();
 });
@@ -45,9 +51,9 @@ describe('GET|POST /api/cron/health', () => {
   });
 
   test('a job that never ran is degraded 26 hours after the first user signed up (the cron was never set up)', async () => {
-    const user = await makeUser(t.db, { now: new Date(Date.now() - 27 * HOUR) });
+    const user = await makeUser(t.db, { now: new Date(now.getTime() - 27 * HOUR) });
     // A yearly plan bought two months ago has an installment due, which the detail reports.
-    await makeSubscription(t.db, { userId: user.id, planId: 'pro-yearly', now: new Date(Date.now() - 62 * 24 * HOUR) });
+    await makeSubscription(t.db, { userId: user.id, planId: 'pro-yearly', now: new Date(now.getTime() - 62 * 24 * HOUR) });
     // A dry run proves the route answers, not that credits are granted: it does not count as a success.
     expect((await grant(cronRequest('/api/jobs/credits/grant?dryRun=1'))).status).toBe(200);
     const response = await publicCheck();
@@ -75,11 +81,11 @@ describe('GET|POST /api/cron/health', () => {
   });
 
   test('a job whose last success is more than 26 hours old makes it degraded', async () => {
-    const later = new Date(Date.now() + 27 * HOUR);
+    const later = new Date(now.getTime() + 27 * HOUR);
     const report = await getJobsHealth(t.db, { now: later });
     expect(report.status).toBe('degraded');
     expect(report.jobs.grant.stale).toBe(true);
-    expect((await getJobsHealth(t.db, { now: new Date(Date.now() + 25 * HOUR) })).status).toBe('ok');
+    expect((await getJobsHealth(t.db, { now: new Date(now.getTime() + 25 * HOUR) })).status).toBe('ok');
   });
 
   test('a header that is present must be valid: a wrong secret is 401, not a silent public answer', async () => {

@@ -1,19 +1,28 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { and, eq } from 'drizzle-orm';
 import { setDatabase } from '@/lib/server/db';
 import { creditBatches, creditSchedules } from '@/lib/server/db/schema';
 import { GET, POST } from '@/app/api/cron/subscription-grants/route';
 import { createTestDatabase, type TestDatabase } from '../../../helpers/db';
-import { makeSubscription, makeUser } from '../../../helpers/factories';
+import { at, makeSubscription, makeUser } from '../../../helpers/factories';
 import { expectInvariants } from '../../../helpers/invariants';
 import { countRows, cronRequest, jobRun, readJson, setCronEnv } from '../../../helpers/cron';
+import { startClockAt } from '../../../helpers/clock';
+
+// The route reads the clock: it starts at a fixed instant, on a day a month-end bug would show (May 31).
+const now = at('2026-05-31T12:00:00Z');
+// Bought three months and four days ago: installments 2, 3 and 4 are due (Mar 27, Apr 27, May 27; the
+// first was granted at purchase, the fifth is due on Jun 27).
+const purchased = at('2026-02-27T12:00:00Z');
 
 let t: TestDatabase;
 beforeAll(async () => {
+  startClockAt(now);
   t = await createTestDatabase();
   setDatabase(t);
 });
 afterAll(async () => {
+  vi.unstubAllGlobals();
   setDatabase(null);
   await t?.drop();
 });
@@ -22,21 +31,13 @@ beforeEach(() => setCronEnv());
 const call = (query = '', method: 'GET' | 'POST' = 'GET') =>
   (method === 'GET' ? GET : POST)(cronRequest(`/api/cron/subscription-grants${query}`, { method, headers: { authorization: `Bearer ${process.env.CRON_SECRET}`, 'user-agent': 'vercel-cron/1.0' } }));
 
-// Bought a little over three months ago: installments 2, 3 and 4 are due (the first was granted at purchase).
-function threeMonthsAgo() {
-  const d = new Date();
-  d.setUTCMonth(d.getUTCMonth() - 3);
-  d.setUTCDate(Math.min(d.getUTCDate(), 28));
-  return new Date(d.getTime() - 86_400_000);
-}
-
 describe('GET|POST /api/cron/subscription-grants', () => {
   const subs: { userId: string; subscriptionId: string; scheduleId: string }[] = [];
 
   beforeAll(async () => {
     for (let i = 0; i < 3; i++) {
       const user = await makeUser(t.db);
-      const started = await makeSubscription(t.db, { userId: user.id, planId: 'pro-yearly', now: threeMonthsAgo() });
+      const started = await makeSubscription(t.db, { userId: user.id, planId: 'pro-yearly', now: purchased });
       subs.push({ userId: user.id, subscriptionId: started.subscription.id, scheduleId: started.schedule!.id });
     }
   });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { setDatabase } from '@/lib/server/db';
 import { GET, POST } from '@/app/api/jobs/credits/expire/route';
 import { createTestDatabase, type TestDatabase } from '../../../../helpers/db';
@@ -6,20 +6,26 @@ import { makeBatch, makeUser } from '../../../../helpers/factories';
 import { expectInvariants } from '../../../../helpers/invariants';
 import { balanceOf } from '../../../../helpers/queries';
 import { countRows, cronRequest, jobRun, readJson, setCronEnv } from '../../../../helpers/cron';
+import { startClockAt } from '../../../../helpers/clock';
+
+// The route reads the clock: it starts at a fixed instant, so every date below is one known instant.
+const now = new Date('2026-02-01T04:00:00Z');
 
 let t: TestDatabase;
 beforeAll(async () => {
+  startClockAt(now);
   t = await createTestDatabase();
   setDatabase(t);
 });
 afterAll(async () => {
+  vi.unstubAllGlobals();
   setDatabase(null);
   await t?.drop();
 });
 beforeEach(() => setCronEnv());
 
 const DAY = 86_400_000;
-const ago = (days: number) => new Date(Date.now() - days * DAY);
+const ago = (days: number) => new Date(now.getTime() - days * DAY);
 const call = (query = '', method: 'GET' | 'POST' = 'GET') =>
   (method === 'GET' ? GET : POST)(cronRequest(`/api/jobs/credits/expire${query}`, { method }));
 
@@ -31,9 +37,9 @@ describe('GET|POST /api/jobs/credits/expire', () => {
     a = (await makeUser(t.db)).id;
     b = (await makeUser(t.db)).id;
     await makeBatch(t.db, { userId: a, amount: 100, effectiveAt: ago(10), expiresAt: ago(1), now: ago(10) });
-    await makeBatch(t.db, { userId: a, amount: 50, expiresAt: null });
+    await makeBatch(t.db, { userId: a, amount: 50, expiresAt: null, now });
     await makeBatch(t.db, { userId: b, amount: 30, effectiveAt: ago(10), expiresAt: ago(2), now: ago(10) });
-    await makeBatch(t.db, { userId: b, amount: 20, effectiveAt: ago(1), expiresAt: new Date(Date.now() + DAY), now: ago(1) });
+    await makeBatch(t.db, { userId: b, amount: 20, effectiveAt: ago(1), expiresAt: new Date(now.getTime() + DAY), now: ago(1) });
   });
 
   test('a dry run reports what would expire and writes nothing but its job run', async () => {
