@@ -6,13 +6,20 @@ import * as expireRoute from '@/app/api/jobs/credits/expire/route';
 import * as schedulesRoute from '@/app/api/cron/subscription-grants/route';
 import * as healthRoute from '@/app/api/cron/health/route';
 import { createTestDatabase, type TestDatabase } from '../../../helpers/db';
-import { basic, bearer, CRON_PASSWORD, CRON_SECRET, CRON_USER, cronRequest, jobRun, readJson, setCronEnv } from '../../../helpers/cron';
+import { basic, bearer, countRows, CRON_PASSWORD, CRON_SECRET, CRON_USER, cronRequest, jobRun, readJson, setCronEnv } from '../../../helpers/cron';
+import { makeBatch, makeSubscription, makeUser } from '../../../helpers/factories';
 
 let t: TestDatabase;
 beforeAll(async () => {
   t = await createTestDatabase();
   setDatabase(t);
+  // Work for each route, were a refused call to run: a user owed free credits, a batch past its
+  // expiry, and a yearly plan with installments due.
+  const user = await makeUser(t.db);
+  await makeBatch(t.db, { userId: user.id, amount: 10, effectiveAt: new Date('2020-01-01T00:00:00Z'), expiresAt: new Date('2020-02-01T00:00:00Z'), now: new Date('2020-01-01T00:00:00Z') });
+  await makeSubscription(t.db, { userId: user.id, planId: 'pro-yearly', now: new Date('2020-01-01T00:00:00Z') });
 });
+const tables = ['job_runs', 'credit_batches', 'credit_ledger'] as const;
 afterAll(async () => {
   setDatabase(null);
   await t?.drop();
@@ -56,10 +63,13 @@ describe.each(routes)('%s', (path, route) => {
     ['an empty user name', { authorization: `Basic ${b64(`:${CRON_PASSWORD}`)}` }],
     ['a header of 100 KB', { authorization: `Bearer ${'x'.repeat(100_000)}` }],
   ])('refuses %s with 401 and a Basic challenge, and runs nothing', async (_name, headers) => {
-    const response = await route.GET(cronRequest(dryRun, { headers }));
+    const before = await Promise.all(tables.map((table) => countRows(t.db, table)));
+    // A real call, not a dry run: if it ran, it would grant, expire or pay out what is due.
+    const response = await route.GET(cronRequest(path, { headers }));
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toBe('Basic realm="cron"');
     expect(await readJson(response)).toEqual({ error: 'Unauthorized' });
+    expect(await Promise.all(tables.map((table) => countRows(t.db, table)))).toEqual(before);
   });
 
   test('refuses everything with 500 when no cron auth is configured', async () => {
