@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../helpers/db';
+import { createTestDatabase, onRealServer, type TestDatabase } from '../../../helpers/db';
 import { at, makeRegisteredUser, makeUser } from '../../../helpers/factories';
 import { expectInvariants } from '../../../helpers/invariants';
 import { balanceOf, batchesOf, ledgerOf } from '../../../helpers/queries';
@@ -10,7 +10,9 @@ import { cancelSubscription } from '@/lib/server/usecases/cancel-subscription';
 import { ensureWelcomeCredits, onUserCreated } from '@/lib/server/usecases/on-user-created';
 import { creditsConfig } from '@/config/credits';
 import { creditSchedules } from '@/lib/server/db/schema';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
+import { queryRows } from '@/lib/server/db/sql';
+import { consumeCredits } from '@/lib/server/usecases/consume-credits';
 
 let t: TestDatabase;
 beforeAll(async () => {
@@ -40,8 +42,8 @@ describe('grant primitive', () => {
     const params = { userId: user.id, amount: 40, source: 'admin' as const, category: 'paid' as const, idempotencyKey: `again-${user.id}`, expiresAt: null, now };
     const first = await grantCredits(t.db, params);
     const second = await grantCredits(t.db, params);
-    expect(second).toMatchObject({ ok: true, replayed: true });
-    if (first.ok && second.ok) expect(second.batch.id).toBe(first.batch.id);
+    expect(first).toMatchObject({ ok: true, replayed: false, balanceAfter: 40 });
+    expect(second).toMatchObject({ ok: true, replayed: true, batch: first.ok ? first.batch : 'no first batch' });
     expect(await balanceOf(t.db, user.id)).toBe(40);
     expect(await ledgerOf(t.db, user.id)).toHaveLength(1);
     await expectInvariants(t.db, user.id);
@@ -128,7 +130,7 @@ describe('sources of credits', () => {
 
   it('a yearly plan grants its first installment and schedules the other eleven', async () => {
     const user = await makeUser(t.db);
-    const result = await startSubscription(t.db, { userId: user.id, planId: 'pro-yearly', now });
+    const result = await startSubscription(t.db, { userId: user.id, planId: 'pro-yearly', subscriptionId: `sub-${user.id}`, now });
     if (!result.ok) throw new Error(result.message);
     expect(result.schedule).toMatchObject({
       installmentsTotal: 12, installmentsDone: 1, creditsTotal: 10_000, creditsGranted: 833, creditsRemaining: 9_167, status: 'active',
@@ -158,7 +160,7 @@ describe('sources of credits', () => {
 
   it('an unknown plan is refused without a write', async () => {
     const user = await makeUser(t.db);
-    expect(await startSubscription(t.db, { userId: user.id, planId: 'gold', now })).toMatchObject({ ok: false, reason: 'unknown_plan' });
+    expect(await startSubscription(t.db, { userId: user.id, planId: 'gold', subscriptionId: `sub-${user.id}`, now })).toMatchObject({ ok: false, reason: 'unknown_plan' });
     expect(await batchesOf(t.db, user.id)).toHaveLength(0);
   });
 
@@ -173,6 +175,45 @@ describe('sources of credits', () => {
     const schedule = started.ok ? started.schedule : null;
     const [row] = await t.db.select().from(creditSchedules).where(eq(creditSchedules.id, schedule!.id));
     expect(row).toMatchObject({ status: 'canceled', nextDueAt: null });
+    await expectInvariants(t.db, user.id);
+  });
+});
+
+// PGlite is one connection: only a Postgres server runs two grants to one user at the same moment.
+describe.skipIf(!onRealServer)('grants at the same moment (Postgres server)', () => {
+  /** Ledger entries whose balance_after is not the previous entry's plus their delta: a change made from a stale balance. */
+  const brokenChain = (userId: string) =>
+    queryRows<{ id: string }>(
+      t.db,
+      sql`select id::text as id from (select id, delta, balance_after, lag(balance_after) over (order by id) as previous
+                            from credit_ledger where user_id = ${userId}) e
+           where balance_after <> coalesce(previous, 0) + delta`,
+    );
+  const grant = (userId: string, amount: number, key: string) =>
+    grantCredits(t.db, { userId, amount, source: 'admin', category: 'paid', idempotencyKey: key, expiresAt: null, now });
+
+  it('each of 20 simultaneous grants starts from the balance the one before it left (the balance row is locked first)', async () => {
+    const user = await makeUser(t.db);
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => grant(user.id, 10, `together-${user.id}-${i}`)));
+    const after = results.map((r) => (r.ok && !r.replayed ? r.balanceAfter : r));
+    expect(after.sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: 20 }, (_, i) => 10 * (i + 1)));
+    expect(await brokenChain(user.id)).toEqual([]);
+    await expectInvariants(t.db, user.id);
+  });
+
+  it('grants racing consumptions each see the other: every ledger entry follows from the one before', async () => {
+    const user = await makeUser(t.db);
+    await grant(user.id, 20, `start-${user.id}`);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        i % 2
+          ? consumeCredits(t.db, { userId: user.id, amount: 2, reason: 'race', idempotencyKey: `race-consume-${user.id}-${i}`, now })
+          : grant(user.id, 2, `race-grant-${user.id}-${i}`),
+      ),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(await balanceOf(t.db, user.id)).toBe(20);
+    expect(await brokenChain(user.id)).toEqual([]);
     await expectInvariants(t.db, user.id);
   });
 });
