@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../helpers/db';
+import { sql } from 'drizzle-orm';
+import { createTestDatabase, onRealServer, type TestDatabase } from '../../../helpers/db';
 import { at, makeBatch, makeUser } from '../../../helpers/factories';
 import { expectInvariants } from '../../../helpers/invariants';
 import { balanceOf, batchesOf, ledgerOf } from '../../../helpers/queries';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
 import { adjustCredits } from '@/lib/server/usecases/adjust-credits';
+import { queryRows } from '@/lib/server/db/sql';
 
 let t: TestDatabase;
 beforeAll(async () => {
@@ -214,6 +216,45 @@ describe('admin adjustments', () => {
     const entries = await ledgerOf(t.db, user.id);
     expect(entries.at(-1)).toMatchObject({ kind: 'adjust', delta: -15, balanceAfter: 25 });
     expect(await adjustCredits(t.db, { userId: user.id, delta: 0, reason: 'noop', idempotencyKey: `zero-${user.id}`, now })).toMatchObject({ ok: false, reason: 'invalid_amount' });
+    await expectInvariants(t.db, user.id);
+  });
+});
+
+// PGlite is one connection: only a Postgres server runs two spends of one user at the same moment.
+describe.skipIf(!onRealServer)('spends at the same moment (Postgres server)', () => {
+  /** Ledger entries whose balance_after is not the previous entry's plus their delta: a change made from a stale balance. */
+  const brokenChain = (userId: string) =>
+    queryRows<{ id: string }>(
+      t.db,
+      sql`select id::text as id from (select id, delta, balance_after, lag(balance_after) over (order by id) as previous
+                            from credit_ledger where user_id = ${userId}) e
+           where balance_after <> coalesce(previous, 0) + delta`,
+    );
+
+  it('each of 20 simultaneous spends starts from the balance the one before it left (the balance row is locked first)', async () => {
+    const user = await makeUser(t.db);
+    await makeBatch(t.db, { userId: user.id, amount: 10, expiresAt: at('2026-07-01T00:00:00Z'), now });
+    await makeBatch(t.db, { userId: user.id, amount: 10, expiresAt: null, now });
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => consume(user.id, 1, `together-${user.id}-${i}`)));
+    const after = results.map((r) => (r.ok ? r.balanceAfter : r.reason));
+    expect(after.sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(await brokenChain(user.id)).toEqual([]);
+    await expectInvariants(t.db, user.id);
+  });
+
+  it('negative adjustments racing consumptions each see the other: every ledger entry follows from the one before', async () => {
+    const user = await makeUser(t.db);
+    await makeBatch(t.db, { userId: user.id, amount: 40, expiresAt: null, now });
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        i % 2
+          ? consume(user.id, 2, `race-consume-${user.id}-${i}`)
+          : adjustCredits(t.db, { userId: user.id, delta: -2, reason: 'race', idempotencyKey: `race-adjust-${user.id}-${i}`, now }),
+      ),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(await balanceOf(t.db, user.id)).toBe(0);
+    expect(await brokenChain(user.id)).toEqual([]);
     await expectInvariants(t.db, user.id);
   });
 });
