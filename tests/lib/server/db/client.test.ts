@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,13 @@ const tempDir = () => {
 afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
+
+async function until(condition: () => boolean, timeoutMs = 20_000) {
+  for (const deadline = Date.now() + timeoutMs; !condition(); ) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 describe('the embedded database on disk', () => {
   it('keeps its data across a restart', async () => {
@@ -30,9 +37,11 @@ describe('the embedded database on disk', () => {
 
   it('refuses a second process while one has it open, and is free again once it closes', async () => {
     const dataDir = tempDir();
-    const holder = spawn(process.execPath, ['-e', `require('fs').writeFileSync(${JSON.stringify(`${dataDir}.lock`)}, String(process.pid)); setTimeout(() => {}, 30000)`]);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const lockFile = `${dataDir}.lock`;
+    const holder = spawn(process.execPath, ['-e', `require('fs').writeFileSync(${JSON.stringify(lockFile)}, String(process.pid)); setTimeout(() => {}, 30000)`]);
     try {
+      // However slow the child is to start: wait until its lock is written, not for a fixed time.
+      await until(() => existsSync(lockFile) && readFileSync(lockFile, 'utf8') === String(holder.pid));
       await expect(connect({ dataDir })).rejects.toThrow(DatabaseInUseError);
       await expect(connect({ dataDir })).rejects.toThrow(/in use by process \d+ .*DATABASE_URL/);
     } finally {
