@@ -28,17 +28,16 @@ afterAll(async () => {
 });
 
 describe('the database goes away during a run', () => {
-  it('the route answers 503 JSON, the run is recorded as failed once the database is back, nothing is half-written, and the next run finishes', async () => {
+  it('mid-run: the route answers 503 JSON, the chunks committed before it are kept, the run is recorded as failed once the database is back, and the next runs grant exactly the rest', async () => {
     const admin = postgres(testServerUrl!, { max: 1, onnotice: () => {} });
     const database = new URL(t.url!).pathname.slice(1);
     const pending = grantRoute(cronRequest('/api/jobs/credits/grant'));
-    // Wait until the run is writing, then take the database away: no new connections, and every
-    // existing one terminated, a few times over so that a query in flight is hit.
-    for (let i = 0; i < 1_000; i++) {
-      const [row] = await queryRows<{ n: number }>(t.db, sql`select count(*)::int as n from credit_batches`);
-      if (row!.n > 300) break;
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    // Wait until the run has committed some of its own grants (the seed's batches belong to no run),
+    // then take the database away: no new connections, and every existing one terminated, a few
+    // times over so that a query in flight is hit.
+    const grantedByRuns = async () =>
+      (await queryRows<{ n: number }>(t.db, sql`select count(*)::int as n from credit_batches where job_run_id is not null`))[0]!.n;
+    for (let i = 0; i < 2_000 && (await grantedByRuns()) < 200; i++) await new Promise((r) => setTimeout(r, 5));
     await admin.unsafe(`alter database "${database}" allow_connections false`);
     let terminated = 0;
     for (let i = 0; i < 20; i++) {
@@ -52,6 +51,7 @@ describe('the database goes away during a run', () => {
     expect(response.status).toBe(503);
     const body = await response.json();
     expect(body).toEqual({ error: 'Database unavailable', jobId: expect.any(String) });
+    const owed = seed.free + seed.monthly;
 
     // While it is down, another call is refused the same way.
     const whileDown = await grantRoute(cronRequest('/api/jobs/credits/grant'));
@@ -61,20 +61,30 @@ describe('the database goes away during a run', () => {
     await admin.unsafe(`alter database "${database}" allow_connections true`);
     await admin.end();
     await expectInvariants(t.db);
-    // As a scheduler does: call again while the answer says there is more.
+    // The outage hit mid-run: the chunks committed before it are kept whole, the rest was not written.
+    const [kept] = await queryRows<{ n: number }>(t.db, sql`select count(*)::int as n from credit_batches where job_run_id = ${body.jobId}::uuid`);
+    console.log(`[outage] ${kept!.n} of ${owed} grants committed before the outage`);
+    expect(kept!.n).toBeGreaterThan(0);
+    expect(kept!.n).toBeLessThan(owed);
+    // As a scheduler does: call again while the answer says there is more. The reruns grant exactly
+    // what the interrupted run had not, and skip what it had.
+    let successful = 0;
     for (let calls = 1, hasMore = true; hasMore; calls++) {
       expect(calls).toBeLessThan(20);
       const next = await grantRoute(cronRequest('/api/jobs/credits/grant'));
       expect(next.status).toBe(200);
-      hasMore = (await next.json()).hasMore;
+      const answer = await next.json();
+      successful += answer.results.successful;
+      hasMore = answer.hasMore;
     }
+    expect(successful).toBe(owed - kept!.n);
     expect(await jobRun(t.db, body.jobId)).toMatchObject({ status: 'failed', error: expect.any(String), finishedAt: expect.any(Date) });
     const [row] = await queryRows<{ n: number; dup: number }>(
       t.db,
       sql`select count(*)::int as n, (select count(*) from (select idempotency_key from credit_batches group by 1 having count(*) > 1) d)::int as dup
             from credit_batches where source in ('free', 'subscription')`,
     );
-    expect(row).toEqual({ n: seed.free + seed.monthly, dup: 0 });
+    expect(row).toEqual({ n: owed, dup: 0 });
     await expectInvariants(t.db);
   });
 
