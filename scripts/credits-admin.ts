@@ -19,7 +19,7 @@ const HELP = `
 Usage:
   npm run credits:admin -- grant  --user ID|EMAIL --amount N --reason "…" [--key K] [--expires-in-days N] [--category paid|promotional]
   npm run credits:admin -- deduct --user ID|EMAIL --amount N --reason "…" [--key K]
-  npm run credits:admin -- subscribe --user ID|EMAIL --plan PLAN [--subscription-id ID] [--force]
+  npm run credits:admin -- subscribe --user ID|EMAIL --plan PLAN --subscription-id ID [--force]
   npm run credits:admin -- cancel --subscription ID
   npm run credits:admin -- void-run --job-run ID [--reason "…"] [--dry-run]
 
@@ -89,6 +89,8 @@ async function adjust(db: Database, command: 'grant' | 'deduct', v: Values) {
 async function subscribe(db: Database, v: Values) {
   const user = await resolveUser(db, requireOption(v.user as string | undefined, 'user'));
   const planId = requireOption(v.plan as string | undefined, 'plan');
+  // The id is the start's idempotency key: the same command run twice starts one subscription.
+  const subscriptionId = requireOption(v['subscription-id'] as string | undefined, 'subscription-id');
   if (!creditsConfig.plans.some((p) => p.id === planId)) usageError(`Unknown plan "${planId}" (${creditsConfig.plans.map((p) => p.id).join(', ')})`);
   const [active] = await db
     .select()
@@ -98,7 +100,7 @@ async function subscribe(db: Database, v: Values) {
   if (active && !v.force && active.id !== v['subscription-id']) {
     fail(`User ${user.email} already has an active ${active.planId} subscription (${active.id}); cancel it first, or pass --force for a second plan`);
   }
-  const result = await startSubscription(db, { userId: user.id, planId, subscriptionId: v['subscription-id'] as string | undefined });
+  const result = await startSubscription(db, { userId: user.id, planId, subscriptionId });
   if (!result.ok) fail(result.message);
   console.log(`✔ ${result.replayed ? 'Subscription already existed' : 'Started'} ${planId} for ${user.email}: subscription ${result.subscription.id}`);
   print(result);
@@ -126,8 +128,10 @@ async function voidRun(db: Database, v: Values) {
   console.log(
     result.dryRun
       ? `Dry run: voiding ${result.job} run ${jobRunId} would take ${r.voidedAmount} credits from ${r.batches} batches of ${r.users} users`
-      : `✔ Voided ${result.job} run ${jobRunId}: ${r.voidedAmount} credits taken from ${r.batches} batches of ${r.users} users` +
-          (r.batches === 0 ? ' (nothing left to void: already voided, spent or expired)' : ''),
+      : result.replayed
+        ? `✔ Already voided: ${result.job} run ${jobRunId} had ${r.voidedAmount} credits taken from ${r.batches} batches of ${r.users} users; nothing more to take`
+        : `✔ Voided ${result.job} run ${jobRunId}: ${r.voidedAmount} credits taken from ${r.batches} batches of ${r.users} users` +
+          (r.batches === 0 ? ' (nothing left to void: spent or expired)' : ''),
   );
   print(result);
 }

@@ -9,8 +9,11 @@ Usage: npm run credits:check [-- --user ID|EMAIL] [--max-per-rule N] [--json]
 
 Checks the credits invariants with one set-based query per rule (fast on a million users):
 balance = sum of the ledger = sum of live batches, balance >= 0, balance = granted - consumed -
-expired, batches within 0…amount, one expire entry per expired batch, one grant entry per batch,
-schedules that add up. Prints each violation; exits 1 if there is any, 0 when all is well.
+expired, a balance row for every user with history, each entry's balance_after on its user's
+chain, each batch's remaining = the sum of its entries, each operation = its entries, each batch's
+key claimed by its grant operation, batches within 0…amount, one expire entry per expired batch,
+one grant entry per batch, schedules that add up. Prints each violation with the user and the rule
+broken; exits 1 if there is any, 0 when all is well.
 
 Options:
   --user ID|EMAIL     check one user only

@@ -49,7 +49,7 @@ async function must<T extends { ok: boolean }>(label: string, result: Promise<T>
 }
 
 async function subscribe(db: Database, userId: string, planId: string, at: Date) {
-  const result = await must(`subscribe ${planId}`, startSubscription(db, { userId, planId, now: at }));
+  const result = await must(`subscribe ${planId}`, startSubscription(db, { userId, planId, subscriptionId: `seed-${userId}-${planId}`, now: at }));
   if (!result.ok) throw new Error('unreachable');
   return result.subscription;
 }

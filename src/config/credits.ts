@@ -1,9 +1,20 @@
 import { z } from 'zod';
+import { creditCategories } from '@/lib/server/db/schema';
 
 // What a product team edits to change who gets how many credits, for how long.
 // Checked with zod when the module loads, so a typo fails start-up instead of a cron run.
 
-const category = z.enum(['paid', 'promotional']);
+/**
+ * The largest amount of credits anything may hold: one grant, one spend, a plan's total, a balance.
+ * 2^53 - 1, the largest whole number JavaScript represents exactly (the database stores 64 bits).
+ */
+export const MAX_CREDITS = Number.MAX_SAFE_INTEGER;
+/** A whole, positive number of credits, at most MAX_CREDITS. */
+export const creditAmount = z.number().int().positive().max(MAX_CREDITS);
+/** A yearly plan's paid term, in months from its anchor: after it the user is back on the free tier until a renewal. */
+export const YEARLY_TERM_MONTHS = 12;
+
+const category = z.enum(creditCategories);
 /** Days a batch stays spendable after it becomes effective; null: never expires. */
 const validityDays = z.number().int().positive().nullable();
 
@@ -12,7 +23,7 @@ const monthlyPlan = z.object({
   name: z.string().min(1),
   billing: z.literal('monthly'),
   /** Credits granted at the start of each billing period; they expire when the period ends (plus grace). */
-  creditsPerPeriod: z.number().int().positive(),
+  creditsPerPeriod: creditAmount,
   /** Extra days credits of a period stay spendable after it ends (at most 28, so two periods never overlap by more than one). */
   graceDays: z.number().int().min(0).max(28),
   category,
@@ -24,7 +35,7 @@ const yearlyPlan = z
     name: z.string().min(1),
     billing: z.literal('yearly'),
     /** Credits bought for the whole term, paid out in `installments` parts; the last part takes the remainder. */
-    totalCredits: z.number().int().positive(),
+    totalCredits: creditAmount,
     installments: z.number().int().min(1).max(120),
     /** Months between installments, counted from the purchase date (the anchor). */
     intervalMonths: z.number().int().min(1).max(12),
@@ -34,6 +45,9 @@ const yearlyPlan = z
   })
   .refine((plan) => plan.totalCredits >= plan.installments, {
     message: 'totalCredits must be at least the number of installments',
+  })
+  .refine((plan) => (plan.installments - 1) * plan.intervalMonths < YEARLY_TERM_MONTHS, {
+    message: `every installment must fall within the ${YEARLY_TERM_MONTHS}-month term`,
   });
 
 const lifetimePlan = z.object({
@@ -41,20 +55,20 @@ const lifetimePlan = z.object({
   name: z.string().min(1),
   billing: z.literal('lifetime'),
   /** Credits granted each UTC calendar month; they expire at the end of that month. */
-  creditsPerMonth: z.number().int().positive(),
+  creditsPerMonth: creditAmount,
   category,
 });
 
 export const creditsConfigSchema = z.object({
   signupBonus: z.object({
     /** Granted once, when a user is created (key `signup:{userId}`). */
-    credits: z.number().int().positive(),
+    credits: creditAmount,
     validityDays,
     category,
   }),
   freeTier: z.object({
-    /** Granted once per UTC calendar month to users with no active paid plan (key `free:{userId}:{YYYY-MM}`). */
-    credits: z.number().int().positive(),
+    /** Granted once per UTC calendar month to users with no paid plan in force that month (key `free:{userId}:{YYYY-MM}`). */
+    credits: creditAmount,
     /** Null: the credits expire at the end of the month they were granted for. */
     validityDays,
     category,
@@ -65,14 +79,14 @@ export const creditsConfigSchema = z.object({
       z.object({
         id: z.string().min(1),
         name: z.string().min(1),
-        credits: z.number().int().positive(),
+        credits: creditAmount,
         validityDays,
         category,
       }),
     )
     .min(1),
   /** The demo action on the credits page costs this many credits per click. */
-  demoActionCost: z.number().int().positive(),
+  demoActionCost: creditAmount,
 });
 
 export type CreditsConfig = z.infer<typeof creditsConfigSchema>;

@@ -110,7 +110,7 @@ it('a newcomer signs up, sees the welcome credits, spends some, cannot overspend
   const db = await connect({ url: app.databaseUrl, maxConnections: 1 });
   try {
     const [user] = await db.db.select().from(users).where(eq(users.email, email));
-    const started = await startSubscription(db.db, { userId: user!.id, planId: monthly.id, now: addUtcDays(addUtcMonths(new Date(), -1), -1) });
+    const started = await startSubscription(db.db, { userId: user!.id, planId: monthly.id, subscriptionId: `sub-${user!.id}`, now: addUtcDays(addUtcMonths(new Date(), -1), -1) });
     expect(started.ok).toBe(true);
   } finally {
     await db.close();

@@ -41,7 +41,7 @@ export async function makeBatch(
 }
 
 export async function makeSubscription(db: Database, params: { userId: string; planId: string; now: Date; subscriptionId?: string }) {
-  const result = await startSubscription(db, params);
+  const result = await startSubscription(db, { ...params, subscriptionId: params.subscriptionId ?? `sub-${randomUUID()}` });
   if (!result.ok) throw new Error(result.message);
   return result;
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asc, eq, sql } from 'drizzle-orm';
+import { MAX_CREDITS } from '@/config/credits';
 import { creditBalances, jobRuns } from '@/lib/server/db/schema';
 import { utcDateKey, addUtcDays } from '@/lib/server/credits/time';
 import { makeUser } from '../helpers/factories';
@@ -22,8 +23,8 @@ describe('npm run jobs', () => {
     const ids = ['u1', 'u2', 'u3', 'u4', 'u5'];
     await t.use(async (db) => {
       for (const id of ids) await makeUser(db, { id });
-      // A corrupted balance row: adding the free credits overflows the integer column, so this user fails.
-      await db.insert(creditBalances).values({ userId: 'u3', balance: 2_147_483_600, totalGranted: 2_147_483_600 });
+      // A corrupted balance row: adding the free credits would pass MAX_CREDITS, which the database refuses, so this user fails.
+      await db.insert(creditBalances).values({ userId: 'u3', balance: MAX_CREDITS - 10, totalGranted: MAX_CREDITS - 10 });
     });
 
     const result = await runScript('jobs', ['grant', '--limit', '2'], t.env);

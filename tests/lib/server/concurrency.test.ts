@@ -10,6 +10,7 @@ import { processDueSchedules } from '@/lib/server/usecases/process-due-schedules
 import { expireCredits } from '@/lib/server/usecases/expire-credits';
 import { adjustCredits } from '@/lib/server/usecases/adjust-credits';
 import { startSubscription } from '@/lib/server/usecases/start-subscription';
+import { grantCredits } from '@/lib/server/usecases/grant-credits';
 import { queryRows } from '@/lib/server/db/sql';
 
 // PGlite is one connection in one process: it cannot show what two transactions do to each other.
@@ -72,7 +73,7 @@ describe.skipIf(!onRealServer)('concurrency on a real Postgres server', () => {
     for (const [i, user] of users.entries()) {
       await makeBatch(t.db, { userId: user.id, amount: 30, expiresAt: at('2026-03-01T00:00:00Z'), now: start });
       await makeBatch(t.db, { userId: user.id, amount: 20, expiresAt: null, now: start });
-      if (i % 3 === 0) await startSubscription(t.db, { userId: user.id, planId: 'pro-yearly', now: start });
+      if (i % 3 === 0) await startSubscription(t.db, { userId: user.id, planId: 'pro-yearly', subscriptionId: `sub-${user.id}`, now: start });
     }
     const now = at('2026-03-15T00:00:00Z');
     const work: Promise<unknown>[] = [];
@@ -98,7 +99,7 @@ describe.skipIf(!onRealServer)('concurrency on a real Postgres server', () => {
     const anchor = at('2025-01-15T00:00:00Z');
     const yearlyIds = Array.from({ length: 1000 }, (_, i) => `u${String(2 * i + 2).padStart(5, '0')}`); // every even user
     for (let i = 0; i < yearlyIds.length; i += 20) {
-      await Promise.all(yearlyIds.slice(i, i + 20).map((userId) => startSubscription(t.db, { userId, planId: 'pro-yearly', now: anchor })));
+      await Promise.all(yearlyIds.slice(i, i + 20).map((userId) => startSubscription(t.db, { userId, planId: 'pro-yearly', subscriptionId: `sub-${userId}`, now: anchor })));
     }
     const now = at('2025-04-20T00:00:00Z'); // three installments overdue for every yearly user
     const [grantA, grantB, schedA, schedB] = await Promise.all([
@@ -120,6 +121,49 @@ describe.skipIf(!onRealServer)('concurrency on a real Postgres server', () => {
             from credit_batches`,
     );
     expect(counts).toEqual({ free: 1000, installments: 4000, dup_keys: 0, wrong_users: 0 });
+    await expectInvariants(t.db);
+  });
+
+  it('one key raced as a grant and as a spend, for the same user or two users: only one of them takes it', async () => {
+    for (let round = 0; round < 20; round++) {
+      const granted = await makeUser(t.db);
+      const spender = round % 2 === 0 ? granted : await makeUser(t.db);
+      await makeBatch(t.db, { userId: spender.id, amount: 100 });
+      const key = `contested-${round}-${granted.id}`;
+      const [grant, spend] = await Promise.all([
+        grantCredits(t.db, { userId: granted.id, amount: 10, source: 'admin', category: 'paid', expiresAt: null, idempotencyKey: key }),
+        consumeCredits(t.db, { userId: spender.id, amount: 5, reason: 'race', idempotencyKey: key }),
+      ]);
+      expect([grant.ok, spend.ok].filter(Boolean)).toHaveLength(1);
+      const [uses] = await queryRows<{ batches: number; operations: number; entries: number }>(
+        t.db,
+        sql`select (select count(*) from credit_batches where idempotency_key = ${key})::int as batches,
+                   (select count(*) from credit_operations where key = ${key})::int as operations,
+                   (select count(distinct kind) from credit_ledger where operation_key = ${key})::int as entries`,
+      );
+      expect(uses!.operations).toBe(1);
+      expect(uses!.entries).toBe(1);
+      expect(uses!.batches).toBe(grant.ok ? 1 : 0);
+    }
+    await expectInvariants(t.db);
+  });
+
+  it('a dry run of the installment job locks nothing: a real run at the same moment pays every due schedule', async () => {
+    await emptyCreditsTables(t.db);
+    await t.db.execute(sql`insert into users (id, name, email) select 'd' || lpad(g::text, 4, '0'), 'User ' || g, 'd' || g || '@example.test' from generate_series(1, 300) g`);
+    for (let i = 1; i <= 300; i += 20) {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, j) => `d${String(i + j).padStart(4, '0')}`).map((userId) =>
+          startSubscription(t.db, { userId, planId: 'pro-yearly', subscriptionId: `sub-${userId}`, now: at('2025-01-15T00:00:00Z') }),
+        ),
+      );
+    }
+    const now = at('2025-02-20T00:00:00Z');
+    const [, real] = await Promise.all([
+      processDueSchedules(t.db, { trigger: 'test', now, dryRun: true, chunkSize: 300 }),
+      new Promise((resolve) => setTimeout(resolve, 15)).then(() => processDueSchedules(t.db, { trigger: 'test', now, chunkSize: 10 })),
+    ]);
+    expect(real).toMatchObject({ processed: 300, hasMore: false });
     await expectInvariants(t.db);
   });
 });

@@ -1,8 +1,11 @@
 import 'server-only';
+import { isDeepStrictEqual } from 'node:util';
 import { eq, sql } from 'drizzle-orm';
 import { creditOperations, type CreditOperation } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import { pgErrorCode, queryRows, transaction } from '@/lib/server/db/sql';
+import { refuseAmount, type AmountRefusal } from './amounts';
+import { refuseKey } from './keys';
 
 export type DebitParams = {
   userId: string;
@@ -16,46 +19,37 @@ export type DebitParams = {
 export type DebitResult =
   | { ok: true; replayed: boolean; amount: number; balanceAfter: number; entries: number }
   | { ok: false; reason: 'insufficient_credits'; requested: number; available: number }
-  | { ok: false; reason: 'invalid_amount' | 'idempotency_conflict'; message: string };
+  | AmountRefusal
+  | { ok: false; reason: 'invalid_key' | 'idempotency_conflict'; message: string };
 
 type UsableBatch = { id: number; remaining: number };
-type StoredOutcome = Pick<CreditOperation, 'userId' | 'amount' | 'kind' | 'balanceAfter'>;
+type StoredOutcome = Pick<CreditOperation, 'key' | 'userId' | 'amount' | 'kind' | 'balanceAfter' | 'request'>;
 type LockedBalance = { balance: number } & { [K in keyof StoredOutcome]: StoredOutcome[K] | null };
 
-/**
- * Takes `amount` credits from a user's spendable batches in burn-down order: soonest expiry first
- * (never-expiring last), then promotional before paid, then oldest, then id. One ledger entry per
- * batch touched, all under the operation's key. Short of credits: a value, and nothing written.
- */
 export async function debitCredits(db: Database, params: DebitParams): Promise<DebitResult> {
-  if (!Number.isSafeInteger(params.amount) || params.amount <= 0) {
-    return { ok: false, reason: 'invalid_amount', message: 'amount must be a positive whole number' };
-  }
+  const refused = refuseAmount(params.amount) ?? refuseKey(params.idempotencyKey);
+  if (refused) return refused;
   try {
     return await transaction(db, async (tx) => {
-      // One round trip locks the balance row and looks the key up (as an operation, and as a batch:
-      // a key names one thing only). A call with the same key that commits while this one waits for
-      // the lock is not seen by this statement (its snapshot is older than the lock). Two later
-      // checks cover that: if credits remain, the operation insert fails on the key and the catch
-      // replays; if the first call drained them, the key is read again before answering "short".
-      const [locked] = await queryRows<LockedBalance & { keyIsBatch: boolean }>(
+      // One round trip locks the balance row and looks the key up. Every key, a grant's included, has
+      // its operation row, so the lookup sees whatever the key names. A call with the same key that
+      // commits while this one waits for the lock is not seen by this statement (its snapshot is older
+      // than the lock): then the operation insert below fails on the primary key and the catch replays,
+      // or, if that call drained the credits, the key is read again before answering "short".
+      const [locked] = await queryRows<LockedBalance>(
         tx,
-        sql`select b.balance, o.user_id as "userId", o.amount, o.kind, o.balance_after as "balanceAfter",
-                   exists (select 1 from credit_batches kb where kb.idempotency_key = ${params.idempotencyKey}) as "keyIsBatch"
+        sql`select b.balance, o.key, o.user_id as "userId", o.amount, o.kind, o.balance_after as "balanceAfter", o.request
               from credit_balances b left join credit_operations o on o.key = ${params.idempotencyKey}
              where b.user_id = ${params.userId}
              for update of b`,
       );
-      if (locked?.keyIsBatch) {
-        return { ok: false, reason: 'idempotency_conflict', message: `key ${params.idempotencyKey} was used for a grant` } as const;
-      }
       if (!locked) {
         // No balance row: nothing to spend, and only another user's operation can hold this key.
         const other = await findOperation(tx, params.idempotencyKey);
-        if (other) return replayOutcome(other, params);
+        if (other) return replayOutcome(tx, other, params);
         return { ok: false, reason: 'insufficient_credits', requested: params.amount, available: 0 } as const;
       }
-      if (locked.userId !== null) return replayOutcome(locked as StoredOutcome, params);
+      if (locked.key !== null) return replayOutcome(tx, locked as StoredOutcome, params);
       const balance = locked.balance;
       const now = params.now.toISOString();
       // `coalesce(…, 'infinity')` rather than `expires_at is null or …`: the OR lets the planner, with
@@ -73,7 +67,7 @@ export async function debitCredits(db: Database, params: DebitParams): Promise<D
       if (available < params.amount) {
         // A fresh statement sees a same-key call that committed while this one waited: it is what drained them.
         const stored = await findOperation(tx, params.idempotencyKey);
-        if (stored) return replayOutcome(stored, params);
+        if (stored) return replayOutcome(tx, stored, params);
         return { ok: false, reason: 'insufficient_credits', requested: params.amount, available } as const;
       }
       const takes: { batch_id: number; take: number; balance_after: number }[] = [];
@@ -89,7 +83,7 @@ export async function debitCredits(db: Database, params: DebitParams): Promise<D
       const metadata = params.metadata ? JSON.stringify(params.metadata) : null;
       await tx.execute(sql`
         with takes as (
-          select * from jsonb_to_recordset(${JSON.stringify(takes)}::jsonb) as t(batch_id bigint, take integer, balance_after integer)
+          select * from jsonb_to_recordset(${JSON.stringify(takes)}::jsonb) as t(batch_id bigint, take bigint, balance_after bigint)
         ), spent as (
           update credit_batches b set remaining = b.remaining - t.take from takes t where b.id = t.batch_id
         ), entries as (
@@ -97,8 +91,9 @@ export async function debitCredits(db: Database, params: DebitParams): Promise<D
           select ${params.userId}, -t.take, t.balance_after, ${params.kind}, t.batch_id, ${params.idempotencyKey}, ${metadata}::jsonb, ${now}::timestamptz
             from takes t
         ), operation as (
-          insert into credit_operations (key, user_id, kind, amount, balance_after, metadata, created_at)
-          values (${params.idempotencyKey}, ${params.userId}, ${params.kind}, ${params.amount}, ${running}, ${metadata}::jsonb, ${now}::timestamptz)
+          insert into credit_operations (key, user_id, kind, amount, balance_after, metadata, request, created_at)
+          values (${params.idempotencyKey}, ${params.userId}, ${params.kind}, ${params.amount}, ${running}, ${metadata}::jsonb,
+                  ${JSON.stringify(debitRequest(params))}::jsonb, ${now}::timestamptz)
         )
         update credit_balances
            set balance = balance - ${params.amount}, total_consumed = total_consumed + ${params.amount}, updated_at = ${now}::timestamptz
@@ -106,10 +101,11 @@ export async function debitCredits(db: Database, params: DebitParams): Promise<D
       return { ok: true, replayed: false, amount: params.amount, balanceAfter: running, entries: takes.length } as const;
     });
   } catch (error) {
-    // The same key used at the same moment for another user: the operation row's primary key refused it.
+    // The same key used at the same moment by another call (another user's, or a grant): the operation
+    // row's primary key refused this one.
     if (pgErrorCode(error) === '23505') {
       const existing = await findOperation(db, params.idempotencyKey);
-      if (existing) return replayOutcome(existing, params);
+      if (existing) return replayOutcome(db, existing, params);
     }
     throw error;
   }
@@ -120,9 +116,25 @@ async function findOperation(db: Database, key: string): Promise<CreditOperation
   return row;
 }
 
-function replayOutcome(operation: StoredOutcome, params: DebitParams): DebitResult {
-  if (operation.userId !== params.userId || operation.amount !== params.amount || operation.kind !== params.kind) {
-    return { ok: false, reason: 'idempotency_conflict', message: `key ${params.idempotencyKey} was used for another operation` };
+/** What a debit's key stands for: a grant's request never looks like it (an adjustment's has a delta). */
+function debitRequest(params: DebitParams) {
+  return { debit: params.kind, userId: params.userId, amount: params.amount };
+}
+
+/** The original outcome of the key's operation, entries included; a conflict when the key named another request. */
+async function replayOutcome(db: Database, operation: StoredOutcome, params: DebitParams): Promise<DebitResult> {
+  const conflict = { ok: false, reason: 'idempotency_conflict', message: `key ${params.idempotencyKey} was used for another operation` } as const;
+  if (operation.request) {
+    if (!isDeepStrictEqual(operation.request, debitRequest(params))) return conflict;
+  } else {
+    // Written before requests were kept: compare the columns, and make sure the key is not a grant's.
+    if (operation.userId !== params.userId || operation.amount !== params.amount || operation.kind !== params.kind) return conflict;
+    const [batch] = await queryRows(db, sql`select 1 from credit_batches where idempotency_key = ${operation.key}`);
+    if (batch) return conflict;
   }
-  return { ok: true, replayed: true, amount: operation.amount, balanceAfter: operation.balanceAfter, entries: 0 };
+  const [written] = await queryRows<{ entries: number }>(
+    db,
+    sql`select count(*)::int as entries from credit_ledger where operation_key = ${operation.key}`,
+  );
+  return { ok: true, replayed: true, amount: operation.amount, balanceAfter: operation.balanceAfter, entries: written!.entries };
 }

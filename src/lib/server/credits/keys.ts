@@ -1,6 +1,6 @@
 import { utcDateKey, utcMonthKey } from './time';
 
-// Idempotency keys, exactly as the contract names them. The jobs build the same strings in SQL
+// Idempotency keys, exactly as docs/credits.md names them. The jobs build the same strings in SQL
 // (see grant-monthly-credits.ts and process-due-schedules.ts): keep both in step.
 export const creditKeys = {
   signup: (userId: string) => `signup:${userId}`,
@@ -10,3 +10,22 @@ export const creditKeys = {
   installment: (scheduleId: string, n: number) => `schedule:${scheduleId}:${n}`,
   purchase: (purchaseId: string) => `purchase:${purchaseId}`,
 };
+
+/**
+ * Ledger operation keys the engine writes itself, with no operation row (`expire:{batchId}`,
+ * `void:{jobRunId}:{batchId}`): a caller's key may not start with them, or its entries would mix
+ * with the engine's under one operation key.
+ */
+export const ENGINE_KEY_PREFIXES = ['expire:', 'void:'] as const;
+
+/** The longest key accepted: provider ids and composed keys fit many times over. */
+export const MAX_KEY_LENGTH = 255;
+
+/** Why a caller's key cannot be used, or null when it can. */
+export function refuseKey(key: string): { ok: false; reason: 'invalid_key'; message: string } | null {
+  if (typeof key !== 'string' || key.trim() === '') return { ok: false, reason: 'invalid_key', message: 'an idempotency key is required' };
+  if (key.length > MAX_KEY_LENGTH) return { ok: false, reason: 'invalid_key', message: `an idempotency key is at most ${MAX_KEY_LENGTH} characters` };
+  const prefix = ENGINE_KEY_PREFIXES.find((p) => key.startsWith(p));
+  if (prefix) return { ok: false, reason: 'invalid_key', message: `keys starting with "${prefix}" are the engine's own` };
+  return null;
+}

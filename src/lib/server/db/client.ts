@@ -27,6 +27,7 @@ export async function connect(options: ConnectOptions): Promise<DatabaseHandle> 
       max: options.maxConnections ?? 10,
       // Month arithmetic on timestamptz follows the session time zone: pin it so periods are UTC everywhere.
       connection: { TimeZone: 'UTC' },
+      types: { int8: int8AsNumber },
       onnotice: () => {},
     });
     const db = drizzlePostgres(client, { schema }) as unknown as Database;
@@ -65,6 +66,21 @@ export async function connect(options: ConnectOptions): Promise<DatabaseHandle> 
     },
   };
 }
+
+/**
+ * 64-bit integers (credit amounts, counts, sums) as JS numbers, as PGlite returns them: exact up to
+ * 2^53 - 1, which bounds every amount (MAX_CREDITS); a larger value stays a BigInt rather than lose digits.
+ * postgres.js would otherwise return them as strings, and `balance + amount` would concatenate.
+ */
+const int8AsNumber = {
+  to: 20,
+  from: [20],
+  serialize: (value: number | bigint) => String(value),
+  parse: (value: string): number | bigint => {
+    const n = Number(value);
+    return Number.isSafeInteger(n) ? n : BigInt(value);
+  },
+};
 
 export class DatabaseInUseError extends Error {
   readonly code = 'DATABASE_IN_USE' as const;

@@ -15,6 +15,11 @@ import {
 } from 'drizzle-orm/pg-core';
 
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+/**
+ * An amount of credits: 64-bit in the database, a JS number in the app. Every amount, balance and
+ * total is bounded by MAX_CREDITS (2^53 - 1, src/config/credits.ts), so the number is always exact.
+ */
+const credits = (name: string) => bigint(name, { mode: 'number' });
 
 // ---------------------------------------------------------------------------------------------
 // Auth tables, in the shape Better Auth's Drizzle adapter expects (with `usePlural: true`).
@@ -100,12 +105,19 @@ export const subscriptions = pgTable(
     status: text('status', { enum: ['active', 'canceled'] }).notNull().default('active'),
     /** Start of the first billing period; every later period is computed from it. */
     anchorAt: timestamptz('anchor_at').notNull(),
+    /**
+     * When the plan's paid term ends by itself (a yearly plan: anchor + 12 months); null: it runs until
+     * canceled. A plan is in force from `anchorAt` until the earlier of `endsAt` and `canceledAt`.
+     */
+    endsAt: timestamptz('ends_at'),
+    /** When the cancel took effect: what was due before it is still granted, nothing due after it. */
     canceledAt: timestamptz('canceled_at'),
     createdAt: timestamptz('created_at').notNull().defaultNow(),
     updatedAt: timestamptz('updated_at').notNull().defaultNow(),
   },
   (t) => [
-    index('subscriptions_active_user_idx').on(t.userId).where(sql`${t.status} = 'active'`),
+    // The jobs look at a user's canceled plans too (what was due before a cancel is still granted).
+    index('subscriptions_user_idx').on(t.userId),
     check('subscriptions_canceled_at', sql`(${t.status} = 'canceled') = (${t.canceledAt} is not null)`),
   ],
 );
@@ -137,13 +149,17 @@ export const creditBalances = pgTable(
     userId: text('user_id')
       .primaryKey()
       .references(() => users.id, { onDelete: 'restrict' }),
-    balance: integer('balance').notNull().default(0),
+    balance: credits('balance').notNull().default(0),
     totalGranted: bigint('total_granted', { mode: 'number' }).notNull().default(0),
     totalConsumed: bigint('total_consumed', { mode: 'number' }).notNull().default(0),
     totalExpired: bigint('total_expired', { mode: 'number' }).notNull().default(0),
     updatedAt: timestamptz('updated_at').notNull().defaultNow(),
   },
-  (t) => [check('credit_balances_balance_non_negative', sql`${t.balance} >= 0`)],
+  (t) => [
+    check('credit_balances_balance_non_negative', sql`${t.balance} >= 0`),
+    // MAX_CREDITS (2^53 - 1): a job that would take a balance past it fails that user instead of writing it.
+    check('credit_balances_balance_bounded', sql`${t.balance} <= 9007199254740991`),
+  ],
 );
 
 export const creditSources = ['signup', 'free', 'subscription', 'lifetime', 'schedule', 'purchase', 'admin'] as const;
@@ -156,8 +172,8 @@ export const creditBatches = pgTable(
     userId: text('user_id')
       .notNull()
       .references(() => users.id, { onDelete: 'restrict' }),
-    amount: integer('amount').notNull(),
-    remaining: integer('remaining').notNull(),
+    amount: credits('amount').notNull(),
+    remaining: credits('remaining').notNull(),
     source: text('source', { enum: creditSources }).notNull(),
     category: text('category', { enum: creditCategories }).notNull(),
     effectiveAt: timestamptz('effective_at').notNull(),
@@ -165,7 +181,7 @@ export const creditBatches = pgTable(
     expiresAt: timestamptz('expires_at'),
     /** Set once by the expiry job; `expiredAmount` is what the batch lost then. */
     expiredAt: timestamptz('expired_at'),
-    expiredAmount: integer('expired_amount').notNull().default(0),
+    expiredAmount: credits('expired_amount').notNull().default(0),
     idempotencyKey: text('idempotency_key').notNull(),
     subscriptionId: text('subscription_id').references(() => subscriptions.id),
     scheduleId: uuid('schedule_id'),
@@ -190,7 +206,7 @@ export const creditBatches = pgTable(
       .on(t.expiresAt, t.id)
       .where(sql`${t.expiredAt} is null and ${t.expiresAt} is not null`),
     index('credit_batches_job_run_idx').on(t.jobRunId).where(sql`${t.jobRunId} is not null`),
-    check('credit_batches_amount_positive', sql`${t.amount} > 0`),
+    check('credit_batches_amount_positive', sql`${t.amount} > 0 and ${t.amount} <= 9007199254740991`),
     check('credit_batches_remaining_range', sql`${t.remaining} >= 0 and ${t.remaining} <= ${t.amount}`),
     check('credit_batches_expired_empty', sql`${t.expiredAt} is null or ${t.remaining} = 0`),
     check('credit_batches_expired_amount_range', sql`${t.expiredAmount} >= 0 and ${t.expiredAmount} <= ${t.amount}`),
@@ -207,8 +223,8 @@ export const creditLedger = pgTable(
     userId: text('user_id')
       .notNull()
       .references(() => users.id, { onDelete: 'restrict' }),
-    delta: integer('delta').notNull(),
-    balanceAfter: integer('balance_after').notNull(),
+    delta: credits('delta').notNull(),
+    balanceAfter: credits('balance_after').notNull(),
     kind: text('kind', { enum: ledgerKinds }).notNull(),
     batchId: bigint('batch_id', { mode: 'number' }).references(() => creditBatches.id),
     /** The key of the operation that wrote this entry: a consumption spanning three batches writes three entries under one key. */
@@ -229,16 +245,26 @@ export const creditLedger = pgTable(
   ],
 );
 
-/** One row per keyed operation that is not itself a batch (consumption, deduction, void): replays read the stored outcome. */
+/**
+ * One row per idempotency key, whatever it names: a grant (its batch has the same key), a consumption
+ * or a deduction. The primary key is the single key namespace: the database, not a lookup, refuses
+ * one key for two operations. Replays read the stored outcome from here.
+ */
 export const creditOperations = pgTable('credit_operations', {
   key: text('key').primaryKey(),
   userId: text('user_id')
     .notNull()
     .references(() => users.id, { onDelete: 'restrict' }),
   kind: text('kind', { enum: ledgerKinds }).notNull(),
-  amount: integer('amount').notNull(),
-  balanceAfter: integer('balance_after').notNull(),
+  amount: credits('amount').notNull(),
+  balanceAfter: credits('balance_after').notNull(),
   metadata: jsonb('metadata').$type<Record<string, unknown>>(),
+  /**
+   * What the caller asked for (user, amount, product…), compared when the key comes again: the same
+   * request is a replay, another one is refused. Null for grants the jobs write (their keys are
+   * derived from what they grant).
+   */
+  request: jsonb('request').$type<Record<string, unknown>>(),
   createdAt: timestamptz('created_at').notNull().defaultNow(),
 });
 
@@ -254,12 +280,12 @@ export const creditSchedules = pgTable(
       .references(() => subscriptions.id),
     planId: text('plan_id').notNull(),
     category: text('category', { enum: creditCategories }).notNull(),
-    creditsPerInstallment: integer('credits_per_installment').notNull(),
+    creditsPerInstallment: credits('credits_per_installment').notNull(),
     installmentsTotal: integer('installments_total').notNull(),
     installmentsDone: integer('installments_done').notNull().default(0),
-    creditsTotal: integer('credits_total').notNull(),
-    creditsGranted: integer('credits_granted').notNull().default(0),
-    creditsRemaining: integer('credits_remaining').notNull(),
+    creditsTotal: credits('credits_total').notNull(),
+    creditsGranted: credits('credits_granted').notNull().default(0),
+    creditsRemaining: credits('credits_remaining').notNull(),
     intervalMonths: integer('interval_months').notNull(),
     /** Null: installments never expire. */
     validityDays: integer('validity_days'),

@@ -24,7 +24,8 @@ export type AdjustCreditsResult = GrantCreditsResult | DebitResult | { ok: false
 export async function adjustCredits(db: Database, params: AdjustCreditsParams): Promise<AdjustCreditsResult> {
   const now = params.now ?? new Date();
   const metadata = { reason: params.reason, ...(params.actor ? { actor: params.actor } : {}) };
-  if (!Number.isSafeInteger(params.delta) || params.delta === 0) {
+  // The size of a change is checked by the grant or the debit it becomes (at most MAX_CREDITS either way).
+  if (!Number.isInteger(params.delta) || params.delta === 0) {
     return { ok: false, reason: 'invalid_amount', message: 'delta must be a non-zero whole number' };
   }
   if (params.delta > 0) {
@@ -37,6 +38,8 @@ export async function adjustCredits(db: Database, params: AdjustCreditsParams): 
       idempotencyKey: params.idempotencyKey,
       kind: 'adjust',
       metadata,
+      // What the operator asked for: a retry minutes later (another \`now\`, so another expiry) is the same adjustment.
+      request: { userId: params.userId, delta: params.delta, validityDays: params.validityDays ?? null, category: params.category ?? 'promotional' },
       now,
     });
   }

@@ -1,5 +1,5 @@
 import 'server-only';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, gte, isNull, or } from 'drizzle-orm';
 import { creditSchedules, subscriptions, type Subscription } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import { transaction } from '@/lib/server/db/sql';
@@ -9,8 +9,9 @@ export type CancelSubscriptionResult =
   | { ok: false; reason: 'not_found'; message: string };
 
 /**
- * Stops every future grant and installment of a subscription at once. Credits already granted stay
- * until they expire. Canceling twice changes nothing.
+ * Stops a subscription at `now`: nothing that falls due from then on is granted. What fell due before
+ * (a period that had begun, an installment whose date had come) is still granted by the jobs, once,
+ * whenever they run next. Credits already granted stay until they expire. Canceling twice changes nothing.
  */
 export async function cancelSubscription(
   db: Database,
@@ -18,6 +19,13 @@ export async function cancelSubscription(
 ): Promise<CancelSubscriptionResult> {
   const now = params.now ?? new Date();
   return transaction(db, async (tx) => {
+    // The schedule first, as the installment job takes it (FOR UPDATE): a job paying it now finishes
+    // before the cancel is written, and a job starting later reads the cancel.
+    await tx
+      .select({ id: creditSchedules.id })
+      .from(creditSchedules)
+      .where(eq(creditSchedules.subscriptionId, params.subscriptionId))
+      .for('update');
     const [canceled] = await tx
       .update(subscriptions)
       .set({ status: 'canceled', canceledAt: now, updatedAt: now })
@@ -28,11 +36,18 @@ export async function cancelSubscription(
       if (!existing) return { ok: false, reason: 'not_found', message: `No subscription "${params.subscriptionId}"` };
       return { ok: true, replayed: true, subscription: existing };
     }
-    // Waits for a schedule job holding this schedule, so an installment is either granted before the cancel or never.
+    // A schedule with no installment due before the cancel is closed now; one with installments due
+    // before it stays active until the installment job has granted them (it then closes it).
     await tx
       .update(creditSchedules)
       .set({ status: 'canceled', nextDueAt: null, updatedAt: now })
-      .where(and(eq(creditSchedules.subscriptionId, params.subscriptionId), eq(creditSchedules.status, 'active')));
+      .where(
+        and(
+          eq(creditSchedules.subscriptionId, params.subscriptionId),
+          eq(creditSchedules.status, 'active'),
+          or(isNull(creditSchedules.nextDueAt), gte(creditSchedules.nextDueAt, now)),
+        ),
+      );
     return { ok: true, replayed: false, subscription: canceled };
   });
 }

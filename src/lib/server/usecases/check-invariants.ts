@@ -9,6 +9,11 @@ export type InvariantViolation = {
     | 'balance_matches_batches'
     | 'balance_non_negative'
     | 'balance_matches_totals'
+    | 'balance_row_missing'
+    | 'ledger_chain'
+    | 'batch_matches_entries'
+    | 'operation_matches_entries'
+    | 'batch_has_operation'
     | 'batch_remaining_range'
     | 'expired_batch_not_empty'
     | 'expired_batch_entries'
@@ -48,6 +53,53 @@ const RULES: { rule: InvariantViolation['rule']; query: (only: UserFilter) => SQ
       select b.user_id, b.user_id as subject,
              'balance ' || b.balance || ' but granted - consumed - expired = ' || (b.total_granted - b.total_consumed - b.total_expired) as detail
         from credit_balances b where b.balance <> b.total_granted - b.total_consumed - b.total_expired ${only('b')}`,
+  },
+  {
+    // A partial restore can lose balance rows: start from the history, not from the balances.
+    rule: 'balance_row_missing',
+    query: (only) => sql`
+      select h.user_id, h.user_id as subject, 'has batches or ledger entries but no balance row' as detail
+        from (select user_id from credit_batches union select user_id from credit_ledger) h
+       where not exists (select 1 from credit_balances b where b.user_id = h.user_id) ${only('h')}`,
+  },
+  {
+    // Each entry's balance_after is the sum of the user's entries up to it: an edited entry breaks the chain.
+    rule: 'ledger_chain',
+    query: (only) => sql`
+      select distinct on (c.user_id) c.user_id, 'entry ' || c.id as subject,
+             'balance_after ' || c.balance_after || ' but the entries up to it sum to ' || c.running as detail
+        from (select l.id, l.user_id, l.balance_after, sum(l.delta) over (partition by l.user_id order by l.id) as running
+                from credit_ledger l where true ${only('l')}) c
+       where c.balance_after <> c.running
+       order by c.user_id, c.id`,
+  },
+  {
+    // remaining = amount + what its entries took: credits moved between two batches of a user show here.
+    rule: 'batch_matches_entries',
+    query: (only) => sql`
+      select b.user_id, 'batch ' || b.id as subject, 'remaining ' || b.remaining || ' but its entries sum to ' || coalesce(e.total, 0) as detail
+        from credit_batches b
+        left join (select batch_id, sum(delta) as total from credit_ledger where batch_id is not null group by batch_id) e on e.batch_id = b.id
+       where b.remaining <> coalesce(e.total, 0) ${only('b')}`,
+  },
+  {
+    rule: 'operation_matches_entries',
+    query: (only) => sql`
+      select o.user_id, 'operation ' || o.key as subject,
+             o.kind || ' of ' || o.amount || ' but its entries move ' || coalesce(e.total, 0) || ' for ' || coalesce(e.users, 0) || ' user(s)' as detail
+        from credit_operations o
+        left join (select operation_key, sum(delta) as total, count(distinct user_id) as users, min(user_id) as user_id
+                     from credit_ledger group by operation_key) e on e.operation_key = o.key
+       where (o.amount <> abs(coalesce(e.total, 0)) or e.users <> 1 or e.user_id <> o.user_id) ${only('o')}`,
+  },
+  {
+    // One key namespace: every batch's key is claimed by its operation row.
+    rule: 'batch_has_operation',
+    query: (only) => sql`
+      select b.user_id, 'batch ' || b.id as subject, 'key ' || b.idempotency_key || ' has no grant operation of this user' as detail
+        from credit_batches b
+       where not exists (select 1 from credit_operations o where o.key = b.idempotency_key and o.user_id = b.user_id
+                           and o.kind in ('grant', 'adjust', 'refund')) ${only('b')}`,
   },
   {
     rule: 'batch_remaining_range',
@@ -103,12 +155,14 @@ const RULES: { rule: InvariantViolation['rule']; query: (only: UserFilter) => SQ
   },
 ];
 
-/** Restricts a rule to one user: every rule's outer table is aliased `b` (balances, batches) or `s` (schedules). */
-type UserFilter = (alias: 'b' | 's') => SQL;
+/** Restricts a rule to one user, through the alias of the table whose user_id it reports. */
+type UserFilter = (alias: 'b' | 's' | 'h' | 'l' | 'o') => SQL;
 
 /**
- * Checks the contract's invariants over every user, or one: balance = Σ ledger = Σ live batches,
- * no negative balance, batches within range, one expiry entry per expired batch, schedules that add up.
+ * Checks the invariants of docs/credits.md over every user, or one: balance = Σ ledger = Σ live
+ * batches, a balance row for every user with history, each ledger entry's balance_after on the chain,
+ * each batch's remaining = its entries, each operation = its entries, no negative balance, batches
+ * within range, one expiry entry per expired batch, schedules that add up.
  * Returns the violations (at most `maxPerRule` of each rule), none when all is well.
  */
 export async function checkInvariants(

@@ -122,8 +122,9 @@ async function expireChunk(
     ), entries as (
       insert into credit_ledger (user_id, delta, balance_after, kind, batch_id, operation_key, job_run_id, created_at)
       select user_id, -lost, balance_after, 'expire', id, 'expire:' || id, ${p.jobId}::uuid, ${now}::timestamptz from running
+       order by user_id, id
     ), per_user as (
-      select user_id, sum(lost)::int as lost from lost group by user_id
+      select user_id, sum(lost)::bigint as lost from lost group by user_id
     ), balances as (
       update credit_balances b
          set balance = b.balance - pu.lost, total_expired = b.total_expired + pu.lost, updated_at = ${now}::timestamptz
@@ -131,7 +132,7 @@ async function expireChunk(
     )
     select (select count(*) from expired)::int as batches,
            (select count(distinct user_id) from expired)::int as users,
-           coalesce((select sum(lost) from lost), 0)::int as expired`,
+           coalesce((select sum(lost) from lost), 0)::bigint as expired`,
   );
   return row!;
 }

@@ -5,6 +5,7 @@ import { creditBalances, creditSchedules, subscriptions } from '@/lib/server/db/
 import type { Database } from '@/lib/server/db/types';
 import { queryRows } from '@/lib/server/db/sql';
 import { addUtcDays, addUtcMonths, periodIndexAt, startOfNextUtcMonth } from '@/lib/server/credits/time';
+import { planInForceAt } from '@/lib/server/credits/plans-in-force';
 
 export type NextGrant = { amount: number; date: Date; source: 'subscription' | 'schedule' | 'lifetime' | 'free'; planName: string };
 
@@ -30,9 +31,9 @@ export async function getCreditSummary(
   const [balanceRow] = await db.select().from(creditBalances).where(eq(creditBalances.userId, params.userId));
   const [batchStats] = await queryRows<{ available: number; next_expiry: string | null; expiring_30: number }>(
     db,
-    sql`select coalesce(sum(remaining) filter (where effective_at <= ${iso}::timestamptz and (expires_at is null or expires_at > ${iso}::timestamptz)), 0)::int as available,
+    sql`select coalesce(sum(remaining) filter (where effective_at <= ${iso}::timestamptz and (expires_at is null or expires_at > ${iso}::timestamptz)), 0)::bigint as available,
                min(expires_at) filter (where expires_at > ${iso}::timestamptz)::text as next_expiry,
-               coalesce(sum(remaining) filter (where expires_at > ${iso}::timestamptz and expires_at <= ${in30Days}::timestamptz), 0)::int as expiring_30
+               coalesce(sum(remaining) filter (where expires_at > ${iso}::timestamptz and expires_at <= ${in30Days}::timestamptz), 0)::bigint as expiring_30
           from credit_batches
          where user_id = ${params.userId} and expired_at is null and remaining > 0`,
   );
@@ -41,7 +42,7 @@ export async function getCreditSummary(
     const date = new Date(batchStats.next_expiry);
     const [sameInstant] = await queryRows<{ amount: number }>(
       db,
-      sql`select coalesce(sum(remaining), 0)::int as amount from credit_batches
+      sql`select coalesce(sum(remaining), 0)::bigint as amount from credit_batches
            where user_id = ${params.userId} and expired_at is null and remaining > 0 and expires_at = ${date.toISOString()}::timestamptz`,
     );
     nextExpiry = { amount: sameInstant?.amount ?? 0, date };
@@ -61,10 +62,7 @@ export async function getCreditSummary(
 }
 
 async function findNextGrant(db: Database, userId: string, now: Date, config: CreditsConfig): Promise<NextGrant | null> {
-  const subs = await db
-    .select()
-    .from(subscriptions)
-    .where(and(eq(subscriptions.userId, userId), eq(subscriptions.status, 'active')));
+  const subs = (await db.select().from(subscriptions).where(eq(subscriptions.userId, userId))).filter((sub) => planInForceAt(sub, now));
   const schedules = await db
     .select()
     .from(creditSchedules)

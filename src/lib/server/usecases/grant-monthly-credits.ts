@@ -8,6 +8,7 @@ import { lockBalances } from '@/lib/server/credits/balances';
 import { creditInsertedBatches } from '@/lib/server/credits/grant-sql';
 import { runJob, writeChunk, type JobOptions } from '@/lib/server/credits/job-runner';
 import { utcDateKey } from '@/lib/server/credits/time';
+import { planEnds, planInForceDuringMonth } from '@/lib/server/credits/plans-in-force';
 
 export type GrantMonthlyCreditsParams = JobOptions & {
   /** Stop after this many users have been looked at (the call then reports `hasMore: true`). */
@@ -26,10 +27,12 @@ export type GrantMonthlyCreditsResult = {
 type ChunkCounts = { due: number; granted: number; credits: number };
 
 /**
- * The daily grant job: for the UTC day of `now`, every active monthly subscription gets its current
- * billing period, every lifetime plan its current calendar month, and every user without an active
- * plan this month's free credits. A missed day is caught up by the next run: whatever period is still
- * live is granted then; a period whose credits would already be expired is not.
+ * The daily grant job: for the UTC day of `now`, every monthly subscription gets its current billing
+ * period, every lifetime plan its current calendar month, and every user with no plan in force at any
+ * time this month gets this month's free credits. A period or month that began before its plan was
+ * canceled is still granted, whenever the job runs; nothing that begins after. A missed day is caught
+ * up by the next run: whatever period is still live is granted then; a period whose credits would
+ * already be expired is not.
  *
  * Users are walked in id order, a chunk per transaction with one set-based statement. A call that
  * runs out of time or reaches `limit` stores where it stopped; the next call for the same day resumes there.
@@ -116,44 +119,51 @@ async function grantChunk(
     with chunk as (
       select value as user_id from jsonb_array_elements_text(${JSON.stringify(p.userIds)}::jsonb)
     ), plans as (
-      select * from jsonb_to_recordset(${p.plans}::jsonb) as p(id text, billing text, credits integer, category text, grace_days integer)
-    ), active_subs as (
-      -- A plan removed from src/config must not silently stop a paying user's credits: the cast of the
-      -- message fails the statement (COALESCE evaluates it only when the plan is missing), so the
-      -- user is counted as failed and the log names the plan.
-      select s.id, s.user_id, s.anchor_at, s.billing,
-             coalesce(pl.credits, ('plan missing from src/config: ' || s.plan_id)::int) as credits,
-             coalesce(pl.category, 'paid') as category, coalesce(pl.grace_days, 0) as grace_days
+      select * from jsonb_to_recordset(${p.plans}::jsonb) as p(id text, billing text, credits bigint, category text, grace_days integer)
+    ), subs as (
+      -- Every plan of the chunk's users that may still have something due, canceled or ended ones
+      -- included: what fell due before a plan stopped (\`ends_at\`) is granted whenever this job runs.
+      select s.id, s.user_id, s.anchor_at, s.billing, ${planEnds('s')} as ends_at,
+             pl.credits, pl.category, coalesce(pl.grace_days, 0) as grace_days, s.plan_id
         from subscriptions s
         join chunk c on c.user_id = s.user_id
         left join plans pl on pl.id = s.plan_id
-       where s.status = 'active' and s.billing in ('monthly', 'lifetime') and s.anchor_at <= ${now}::timestamptz
+       where s.billing in ('monthly', 'lifetime') and s.anchor_at <= ${now}::timestamptz
+         and coalesce(${planEnds('s')}, 'infinity') > ${now}::timestamptz - interval '4 months'
     ), monthly_periods as (
       select s.*, s.anchor_at + make_interval(months => n) as period_start, s.anchor_at + make_interval(months => n + 1) as period_end
-        from active_subs s,
+        from subs s,
              lateral (select ((extract(year from ${now}::timestamptz) - extract(year from s.anchor_at)) * 12
                              + extract(month from ${now}::timestamptz) - extract(month from s.anchor_at))::int as n0) m,
              lateral generate_series(greatest(0, m.n0 - 2), m.n0) n
        where s.billing = 'monthly'
+    ), lifetime_months as (
+      select s.*, greatest(s.anchor_at, date_trunc('month', ${now}::timestamptz)) as month_start
+        from subs s where s.billing = 'lifetime'
     ), due as (
-      select user_id, credits as amount, 'subscription' as source, category, period_start as effective_at,
+      -- A plan removed from src/config must not silently stop a paying user's credits: the cast of the
+      -- message fails the statement (COALESCE evaluates it only for a grant that is due), so the user
+      -- is counted as failed and the log names the plan.
+      select user_id, coalesce(credits, ('plan missing from src/config: ' || plan_id)::int) as amount, 'subscription' as source,
+             coalesce(category, 'paid') as category, period_start as effective_at,
              period_end + make_interval(days => grace_days) as expires_at,
              'subscription:' || id || ':' || to_char(period_start, 'YYYY-MM-DD') as key, id as subscription_id, null::text as purchase_id
         from monthly_periods
        where period_start <= ${now}::timestamptz and period_end + make_interval(days => grace_days) > ${now}::timestamptz
+         and (ends_at is null or period_start < ends_at)
       union all
-      select user_id, credits, 'lifetime', category, greatest(anchor_at, date_trunc('month', ${now}::timestamptz)),
+      select user_id, coalesce(credits, ('plan missing from src/config: ' || plan_id)::int), 'lifetime', coalesce(category, 'paid'), month_start,
              date_trunc('month', ${now}::timestamptz) + interval '1 month',
              'lifetime:' || id || ':' || to_char(${now}::timestamptz, 'YYYY-MM'), id, id
-        from active_subs where billing = 'lifetime'
+        from lifetime_months where ends_at is null or month_start < ends_at
       union all
-      select c.user_id, ${free.credits}::int, 'free', ${free.category}, date_trunc('month', ${now}::timestamptz),
+      select c.user_id, ${free.credits}::bigint, 'free', ${free.category}, date_trunc('month', ${now}::timestamptz),
              ${free.validityDays === null
                ? sql`date_trunc('month', ${now}::timestamptz) + interval '1 month'`
                : sql`${now}::timestamptz + make_interval(days => ${free.validityDays}::int)`},
              'free:' || c.user_id || ':' || to_char(${now}::timestamptz, 'YYYY-MM'), null, null
         from chunk c
-       where not exists (select 1 from subscriptions s where s.user_id = c.user_id and s.status = 'active')
+       where not exists (select 1 from subscriptions s where s.user_id = c.user_id and ${planInForceDuringMonth('s', now)})
     ), inserted as (
       insert into credit_batches (user_id, amount, remaining, source, category, effective_at, expires_at, idempotency_key, subscription_id, purchase_id, job_run_id, created_at)
       select user_id, amount, amount, source, category, effective_at, expires_at, key, subscription_id, purchase_id, ${p.jobId}::uuid, ${now}::timestamptz
@@ -163,7 +173,7 @@ async function grantChunk(
     ), ${creditInsertedBatches({ jobId: p.jobId, now })}
     select (select count(*) from due)::int as due,
            (select count(*) from inserted)::int as granted,
-           coalesce((select sum(amount) from inserted), 0)::int as credits`,
+           coalesce((select sum(amount) from inserted), 0)::bigint as credits`,
   );
   return row!;
 }

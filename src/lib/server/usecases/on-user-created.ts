@@ -6,12 +6,13 @@ import type { Database } from '@/lib/server/db/types';
 import { transaction } from '@/lib/server/db/sql';
 import { creditKeys } from '@/lib/server/credits/keys';
 import { addUtcDays, startOfNextUtcMonth } from '@/lib/server/credits/time';
+import { planInForceDuringMonth } from '@/lib/server/credits/plans-in-force';
 import { grantCredits } from './grant-credits';
 
 export type OnUserCreatedParams = { userId: string; now?: Date; config?: CreditsConfig };
 
 /**
- * What a new user receives: the sign-up bonus and, without a paid plan, this month's free credits.
+ * What a new user receives: the sign-up bonus and, without a paid plan this month, this month's free credits.
  * Keyed (`signup:{userId}`, `free:{userId}:{YYYY-MM}`), so calling it twice grants nothing more and
  * the grant job later skips the month already given.
  */
@@ -31,7 +32,7 @@ export async function onUserCreated(db: Database, params: OnUserCreatedParams) {
     const [paid] = await tx
       .select({ id: subscriptions.id })
       .from(subscriptions)
-      .where(and(eq(subscriptions.userId, params.userId), eq(subscriptions.status, 'active')))
+      .where(and(eq(subscriptions.userId, params.userId), planInForceDuringMonth('subscriptions', now.toISOString())))
       .limit(1);
     const free = paid
       ? null

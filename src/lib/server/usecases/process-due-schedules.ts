@@ -5,9 +5,10 @@ import { queryRows } from '@/lib/server/db/sql';
 import { lockBalances } from '@/lib/server/credits/balances';
 import { creditInsertedBatches } from '@/lib/server/credits/grant-sql';
 import { jobTransaction, runJob, writeChunk, type JobOptions } from '@/lib/server/credits/job-runner';
+import { planEnds } from '@/lib/server/credits/plans-in-force';
 
 export type ProcessDueSchedulesParams = JobOptions & {
-  /** Schedules per call (the route clamps it to 1…500). */
+  /** Schedules per call (the route clamps it to 1…500); unset, only the time budget stops a call. */
   limit?: number;
   /** Installments granted per schedule per call, for catching up after an outage (the route clamps it to 1…36). */
   catchUp?: number;
@@ -40,9 +41,9 @@ export type ProcessDueSchedulesResult = {
  * it is granted: an outage never hands out credits that are already expired.
  */
 export async function processDueSchedules(db: Database, params: ProcessDueSchedulesParams): Promise<ProcessDueSchedulesResult> {
-  const limit = params.limit ?? 50;
+  const limit = params.limit ?? Infinity;
   const catchUp = params.catchUp ?? 12;
-  const run = await runJob(db, 'subscription-grants', params, { limit, catchUp, dryRun: params.dryRun ?? false }, async (ctx) => {
+  const run = await runJob(db, 'subscription-grants', params, { limit: params.limit ?? null, catchUp, dryRun: params.dryRun ?? false }, async (ctx) => {
     const grants: ScheduleGrant[] = [];
     let processed = 0;
     let failed = 0;
@@ -58,10 +59,15 @@ export async function processDueSchedules(db: Database, params: ProcessDueSchedu
       }
       const size = Math.min(ctx.chunkSize, limit - taken);
       // One transaction holds the schedules taken `FOR UPDATE SKIP LOCKED` while their installments are
-      // written (a failing schedule is isolated in a savepoint inside it).
+      // written (a failing schedule is isolated in a savepoint inside it). A dry run only reads: a lock
+      // of its own would make a real run at the same moment skip those schedules.
       const chunk = await jobTransaction(db, ctx, async (tx) => {
-        const schedules = await takeDueSchedules(tx, ctx.now, size, takenIds);
+        const schedules = await takeDueSchedules(tx, ctx.now, size, takenIds, !ctx.dryRun);
         if (schedules.length === 0) return { schedules, grants: [] as ScheduleGrant[], processed: 0, chunkFailed: [] as string[] };
+        if (ctx.dryRun) {
+          const preview = await installmentsDue(tx, { schedules, now: ctx.now, catchUp });
+          return { schedules, grants: preview.grants, processed: preview.processed, chunkFailed: [] as string[] };
+        }
         const chunk = await writeChunk(tx, { dryRun: false }, schedules, (inner, ids) =>
           grantInstallments(inner, { schedules: ids, now: ctx.now, jobId: ctx.jobId, catchUp }),
         );
@@ -101,17 +107,16 @@ export async function processDueSchedules(db: Database, params: ProcessDueSchedu
 
 type DueSchedule = { id: string; user_id: string };
 
-async function takeDueSchedules(tx: Database, now: Date, size: number, skip: Set<string>): Promise<DueSchedule[]> {
-  const schedules = await queryRows<DueSchedule>(
+async function takeDueSchedules(tx: Database, now: Date, size: number, skip: Set<string>, lock: boolean): Promise<DueSchedule[]> {
+  return queryRows<DueSchedule>(
     tx,
     sql`select id::text as id, user_id from credit_schedules
          where status = 'active' and next_due_at <= ${now.toISOString()}::timestamptz
            and not (id = any (select value::uuid from jsonb_array_elements_text(${JSON.stringify([...skip])}::jsonb)))
          order by next_due_at, id
          limit ${size}
-         for update skip locked`,
+         ${lock ? sql`for update skip locked` : sql``}`,
   );
-  return schedules;
 }
 
 async function anyDue(db: Database, now: Date, skip: Set<string>): Promise<boolean> {
@@ -125,6 +130,47 @@ async function anyDue(db: Database, now: Date, skip: Set<string>): Promise<boole
   return rows.length > 0;
 }
 
+/**
+ * The installments of `schedules` that are due: up to `catchUp` each, whose date has come and, for a
+ * plan that stopped (canceled, or its term over), fell before it stopped. Installment n is due at
+ * `anchor + (n-1) × interval` months; the last one takes whatever remains.
+ */
+const dueInstallments = (p: { scheduleIds: string[]; now: string; catchUp: number }) => sql`
+    s as (
+      select cs.*, ${planEnds('sub')} as ends_at
+        from credit_schedules cs join subscriptions sub on sub.id = cs.subscription_id
+       where cs.id in (select value::uuid from jsonb_array_elements_text(${JSON.stringify(p.scheduleIds)}::jsonb))
+         and cs.status = 'active'
+    ), inst as (
+      select s.id as schedule_id, s.user_id, s.subscription_id, s.category, s.validity_days, n,
+             s.anchor_at + make_interval(months => (n - 1) * s.interval_months) as due_at,
+             case when n = s.installments_total
+                  then s.credits_remaining - s.credits_per_installment * (n - 1 - s.installments_done)
+                  else s.credits_per_installment end as amount
+        from s, lateral generate_series(s.installments_done + 1, least(s.installments_total, s.installments_done + ${p.catchUp}::int)) n
+       where s.anchor_at + make_interval(months => (n - 1) * s.interval_months) <= ${p.now}::timestamptz
+         and (s.ends_at is null or s.anchor_at + make_interval(months => (n - 1) * s.interval_months) < s.ends_at)
+    )`;
+
+/** What a dry run reports: the installments a real run would grant now, read without a lock or a write. */
+async function installmentsDue(
+  tx: Database,
+  p: { schedules: DueSchedule[]; now: Date; catchUp: number },
+): Promise<{ processed: number; grants: ScheduleGrant[] }> {
+  const rows = await queryRows<ScheduleGrant>(
+    tx,
+    sql`with ${dueInstallments({ scheduleIds: p.schedules.map((s) => s.id), now: p.now.toISOString(), catchUp: p.catchUp })}
+    select s.id::text as "scheduleId", s.subscription_id as "subscriptionId", s.user_id as "userId",
+           sum(i.amount)::bigint as "totalGranted", count(*)::int as "grantsProcessed",
+           (s.installments_total - s.installments_done - count(*))::int as "remainingGrants"
+      from s join inst i on i.schedule_id = s.id
+     where not exists (select 1 from credit_batches b where b.idempotency_key = 'schedule:' || i.schedule_id || ':' || i.n)
+     group by s.id, s.subscription_id, s.user_id, s.installments_total, s.installments_done
+     order by s.id`,
+  );
+  return { processed: rows.reduce((sum, row) => sum + row.grantsProcessed, 0), grants: rows };
+}
+
 async function grantInstallments(
   tx: Database,
   p: { schedules: DueSchedule[]; now: Date; jobId: string; catchUp: number },
@@ -134,20 +180,7 @@ async function grantInstallments(
   const rows = await queryRows<ScheduleGrant & { granted: number }>(
     tx,
     sql`
-    with s as (
-      select cs.* from credit_schedules cs
-        join subscriptions sub on sub.id = cs.subscription_id and sub.status = 'active'
-       where cs.id in (select value::uuid from jsonb_array_elements_text(${JSON.stringify(p.schedules.map((s) => s.id))}::jsonb))
-         and cs.status = 'active'
-    ), inst as (
-      select s.id as schedule_id, s.user_id, s.subscription_id, s.category, s.validity_days, n,
-             s.anchor_at + make_interval(months => (n - 1) * s.interval_months) as due_at,
-             case when n = s.installments_total
-                  then s.credits_remaining - s.credits_per_installment * (n - 1 - s.installments_done)
-                  else s.credits_per_installment end as amount
-        from s, lateral generate_series(s.installments_done + 1, least(s.installments_total, s.installments_done + ${p.catchUp}::int)) n
-       where s.anchor_at + make_interval(months => (n - 1) * s.interval_months) <= ${now}::timestamptz
-    ), inserted as (
+    with ${dueInstallments({ scheduleIds: p.schedules.map((s) => s.id), now, catchUp: p.catchUp })}, inserted as (
       insert into credit_batches (user_id, amount, remaining, source, category, effective_at, expires_at, idempotency_key,
                                   subscription_id, schedule_id, installment, job_run_id, created_at)
       select user_id, amount, amount, 'schedule', category, due_at,
@@ -159,23 +192,31 @@ async function grantInstallments(
       on conflict (idempotency_key) do nothing
       returning id, user_id, amount, idempotency_key
     ), ${creditInsertedBatches({ jobId: p.jobId, now })}, per_schedule as (
-      select schedule_id, count(*)::int as installments, sum(amount)::int as amount from inst group by schedule_id
+      select s.id as schedule_id, count(i.n)::int as installments, coalesce(sum(i.amount), 0)::bigint as amount,
+             s.installments_done + count(i.n) >= s.installments_total as completed,
+             -- The next installment falls on or after the moment the plan stopped: nothing more is due.
+             coalesce(s.ends_at <= s.anchor_at + make_interval(months => (s.installments_done + count(i.n))::int * s.interval_months), false) as stopped
+        from s left join inst i on i.schedule_id = s.id
+       group by s.id, s.installments_done, s.installments_total, s.ends_at, s.anchor_at, s.interval_months
     ), advanced as (
+      -- After this call's installments: completed when all are granted, closed (canceled) when the plan
+      -- stopped before the next one, otherwise due at the next date.
       update credit_schedules cs
          set installments_done = cs.installments_done + ps.installments,
              credits_granted = cs.credits_granted + ps.amount,
              credits_remaining = cs.credits_remaining - ps.amount,
-             next_due_at = case when cs.installments_done + ps.installments >= cs.installments_total then null
+             next_due_at = case when ps.completed or ps.stopped then null
                                 else cs.anchor_at + make_interval(months => (cs.installments_done + ps.installments) * cs.interval_months) end,
-             status = case when cs.installments_done + ps.installments >= cs.installments_total then 'completed' else 'active' end,
+             status = case when ps.completed then 'completed' when ps.stopped then 'canceled' else 'active' end,
              updated_at = ${now}::timestamptz
-        from per_schedule ps where cs.id = ps.schedule_id
+        from per_schedule ps
+       where cs.id = ps.schedule_id
       returning cs.id, cs.subscription_id, cs.user_id, ps.amount, ps.installments, cs.installments_total - cs.installments_done as remaining_grants
     )
     select a.id::text as "scheduleId", a.subscription_id as "subscriptionId", a.user_id as "userId",
            a.amount as "totalGranted", a.installments as "grantsProcessed", a.remaining_grants as "remainingGrants",
            (select count(*) from inserted)::int as granted
-      from advanced a order by a.id`,
+      from advanced a where a.installments > 0 order by a.id`,
   );
   const processed = rows[0]?.granted ?? 0;
   return {

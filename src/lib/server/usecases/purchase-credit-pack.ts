@@ -30,6 +30,8 @@ export async function purchaseCreditPack(
     idempotencyKey: creditKeys.purchase(params.purchaseId),
     purchaseId: params.purchaseId,
     metadata: { packId: pack.id },
+    // The purchase as the buyer made it: redelivered later, it is the same purchase, whatever the clock says.
+    request: { userId: params.userId, packId: pack.id },
     now,
   });
 }

@@ -1,26 +1,29 @@
 import 'server-only';
-import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import { creditsConfig as defaultConfig, findPlan, type CreditsConfig, type YearlyPlan } from '@/config/credits';
+import { creditsConfig as defaultConfig, findPlan, YEARLY_TERM_MONTHS, type CreditsConfig, type YearlyPlan } from '@/config/credits';
 import { creditSchedules, subscriptions, type CreditSchedule, type Subscription } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import { transaction } from '@/lib/server/db/sql';
-import { creditKeys } from '@/lib/server/credits/keys';
+import { creditKeys, refuseKey } from '@/lib/server/credits/keys';
 import { addUtcDays, addUtcMonths, startOfNextUtcMonth } from '@/lib/server/credits/time';
 import { grantCredits, type GrantCreditsResult } from './grant-credits';
 
 export type StartSubscriptionParams = {
   userId: string;
   planId: string;
-  /** The payment provider's subscription id; a repeated start with the same id changes nothing. */
-  subscriptionId?: string;
+  /**
+   * The subscription's id and idempotency key: the payment provider's subscription id, or the caller's
+   * own key. A repeated start with the same id for the same user and plan changes nothing; with another
+   * user or plan it is refused. Required: without it a retry could not be told from a second purchase.
+   */
+  subscriptionId: string;
   now?: Date;
   config?: CreditsConfig;
 };
 
 export type StartSubscriptionResult =
   | { ok: true; replayed: boolean; subscription: Subscription; schedule: CreditSchedule | null; firstGrant: GrantCreditsResult | null }
-  | { ok: false; reason: 'unknown_plan'; message: string };
+  | { ok: false; reason: 'unknown_plan' | 'invalid_key' | 'idempotency_conflict'; message: string };
 
 /** The n-th installment (1-based) of a plan: equal parts, the last one takes whatever remains. */
 export function installmentAmount(plan: Pick<YearlyPlan, 'totalCredits' | 'installments'>, n: number): number {
@@ -36,16 +39,30 @@ export async function startSubscription(db: Database, params: StartSubscriptionP
   const now = params.now ?? new Date();
   const plan = findPlan(params.config ?? defaultConfig, params.planId);
   if (!plan) return { ok: false, reason: 'unknown_plan', message: `No plan "${params.planId}"` };
-  const subscriptionId = params.subscriptionId ?? randomUUID();
+  const refused = refuseKey(params.subscriptionId);
+  if (refused) return refused;
+  const subscriptionId = params.subscriptionId;
 
   return transaction(db, async (tx) => {
     const [created] = await tx
       .insert(subscriptions)
-      .values({ id: subscriptionId, userId: params.userId, planId: plan.id, billing: plan.billing, anchorAt: now, createdAt: now, updatedAt: now })
+      .values({
+        id: subscriptionId,
+        userId: params.userId,
+        planId: plan.id,
+        billing: plan.billing,
+        anchorAt: now,
+        endsAt: plan.billing === 'yearly' ? addUtcMonths(now, YEARLY_TERM_MONTHS) : null,
+        createdAt: now,
+        updatedAt: now,
+      })
       .onConflictDoNothing()
       .returning();
     if (!created) {
       const [existing] = await tx.select().from(subscriptions).where(eq(subscriptions.id, subscriptionId));
+      if (existing!.userId !== params.userId || existing!.planId !== plan.id) {
+        return { ok: false, reason: 'idempotency_conflict', message: `subscription ${subscriptionId} belongs to another user or plan` } as const;
+      }
       const [schedule] = await tx.select().from(creditSchedules).where(eq(creditSchedules.subscriptionId, subscriptionId));
       return { ok: true, replayed: true, subscription: existing!, schedule: schedule ?? null, firstGrant: null };
     }

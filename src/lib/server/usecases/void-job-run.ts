@@ -23,10 +23,15 @@ export type VoidJobRunResult =
       jobRunId: string;
       job: JobRun['job'];
       dryRun: boolean;
-      /** Batches that lost credits, the users they belong to, and the credits taken. */
+      /** True when an earlier void had already taken everything this one found: `results` are what the voids took. */
+      replayed: boolean;
+      /**
+       * Batches that lost credits, the users they belong to, and the credits taken, by every void of this
+       * run so far (a dry run: what a void would take now).
+       */
       results: { batches: number; users: number; voidedAmount: number };
     }
-  | { ok: false; reason: 'not_found' | 'not_a_grant_run' | 'invalid_job_run_id'; message: string };
+  | { ok: false; reason: 'not_found' | 'not_a_grant_run' | 'invalid_job_run_id' | 'run_in_progress'; message: string };
 
 type Counts = { batches: number; users: number; amount: number };
 
@@ -56,6 +61,11 @@ export async function voidJobRun(db: Database, params: VoidJobRunParams): Promis
   if (run.job === 'expire') {
     return { ok: false, reason: 'not_a_grant_run', message: `Job run ${run.id} is an expire run: it granted nothing to void` };
   }
+  // Chunks a running run commits after the void would keep their credits: wait for it to finish (or,
+  // if its process died, for the health route to show it stale and an operator to look).
+  if (run.status === 'running') {
+    return { ok: false, reason: 'run_in_progress', message: `Job run ${run.id} is still running: void it once it has finished` };
+  }
   const now = params.now ?? new Date();
   const dryRun = params.dryRun ?? false;
   const chunkSize = params.chunkSize ?? 1_000;
@@ -73,12 +83,22 @@ export async function voidJobRun(db: Database, params: VoidJobRunParams): Promis
     after = userIds[userIds.length - 1]!;
     if (userIds.length < chunkSize) break;
   }
+  if (dryRun) {
+    return { ok: true, jobRunId: run.id, job: run.job, dryRun, replayed: false, results: { batches: totals.batches, users: totals.users, voidedAmount: totals.amount } };
+  }
+  // The outcome of every void of this run, this one included: a second void reports what the first took.
+  const [voided] = await queryRows<Counts>(
+    db,
+    sql`select count(*)::int as batches, count(distinct user_id)::int as users, coalesce(-sum(delta), 0)::bigint as amount
+          from credit_ledger where kind = 'void' and metadata->>'voidedJobRunId' = ${run.id}`,
+  );
   return {
     ok: true,
     jobRunId: run.id,
     job: run.job,
     dryRun,
-    results: { batches: totals.batches, users: totals.users, voidedAmount: totals.amount },
+    replayed: totals.batches === 0 && voided!.batches > 0,
+    results: { batches: voided!.batches, users: voided!.users, voidedAmount: voided!.amount },
   };
 }
 
@@ -100,7 +120,7 @@ async function usersWithLiveBatches(db: Database, jobRunId: string, now: Date, a
 async function countChunk(db: Database, p: { jobRunId: string; userIds: string[]; now: Date }): Promise<Counts> {
   const [row] = await queryRows<Counts>(
     db,
-    sql`select count(*)::int as batches, count(distinct user_id)::int as users, coalesce(sum(remaining), 0)::int as amount
+    sql`select count(*)::int as batches, count(distinct user_id)::int as users, coalesce(sum(remaining), 0)::bigint as amount
           from credit_batches
          where ${liveBatchOfRun(p.jobRunId, p.now)}
            and user_id in (select value from jsonb_array_elements_text(${JSON.stringify(p.userIds)}::jsonb))`,
@@ -137,9 +157,9 @@ async function voidChunk(
     ), entries as (
       insert into credit_ledger (user_id, delta, balance_after, kind, batch_id, operation_key, metadata, created_at)
       select user_id, -lost, balance_after, 'void', id, 'void:' || ${p.jobRunId} || ':' || id, ${metadata}::jsonb, ${now}::timestamptz
-        from running
+        from running order by user_id, id
     ), per_user as (
-      select user_id, sum(lost)::int as lost from voided group by user_id
+      select user_id, sum(lost)::bigint as lost from voided group by user_id
     ), balances as (
       update credit_balances b
          set balance = b.balance - pu.lost, total_consumed = b.total_consumed + pu.lost, updated_at = ${now}::timestamptz
@@ -147,7 +167,7 @@ async function voidChunk(
     )
     select (select count(*) from voided)::int as batches,
            (select count(distinct user_id) from voided)::int as users,
-           coalesce((select sum(lost) from voided), 0)::int as amount`,
+           coalesce((select sum(lost) from voided), 0)::bigint as amount`,
   );
   return row!;
 }

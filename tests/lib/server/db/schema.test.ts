@@ -90,4 +90,44 @@ describe('schema', () => {
     expect(await errorCodeOf(t.db.insert(creditSchedules).values({ ...schedule, creditsGranted: 10, creditsRemaining: 100 }))).toBe('23514');
     expect(await errorCodeOf(t.db.insert(creditSchedules).values({ ...schedule, creditsRemaining: 120, installmentsDone: 13 }))).toBe('23514');
   });
+
+  describe('the ledger is append-only, enforced by the database', () => {
+    async function written() {
+      const user = await makeUser(t.db);
+      const batch = await makeBatch(t.db, { userId: user.id, amount: 5 });
+      return { user, batch };
+    }
+    const refusal = async (work: Promise<unknown>) => {
+      try {
+        await work;
+      } catch (error) {
+        return String((error as { cause?: Error }).cause?.message ?? (error as Error).message);
+      }
+      return 'accepted';
+    };
+
+    it.each([
+      ['an update of a ledger entry', (id: number) => sql`update credit_ledger set delta = 6 where batch_id = ${id}`],
+      ['a deletion of a ledger entry', (id: number) => sql`delete from credit_ledger where batch_id = ${id}`],
+      ['a deletion of a batch', (id: number) => sql`delete from credit_batches where id = ${id}`],
+      ['an update of a batch\'s amount', (id: number) => sql`update credit_batches set amount = 6, remaining = 6 where id = ${id}`],
+      ['an update of a batch\'s owner', (id: number) => sql`update credit_batches set user_id = user_id || 'x' where id = ${id}`],
+      ['an update of a batch\'s expiry', (id: number) => sql`update credit_batches set expires_at = now() + interval '1 day' where id = ${id}`],
+      ['an update of a batch\'s key', (id: number) => sql`update credit_batches set idempotency_key = 'other' where id = ${id}`],
+      ['an update of an operation', (id: number) => sql`update credit_operations set amount = 6 where key = (select idempotency_key from credit_batches where id = ${id})`],
+      ['a deletion of an operation', (id: number) => sql`delete from credit_operations where key = (select idempotency_key from credit_batches where id = ${id})`],
+    ])('refuses %s', async (_name, statement) => {
+      const { batch } = await written();
+      expect(await refusal(t.db.execute(statement(batch.id)))).toMatch(/append-only/);
+      const [row] = await t.db.select().from(creditBatches).where(sql`id = ${batch.id}`);
+      expect(row).toMatchObject({ amount: 5, remaining: 5, idempotencyKey: batch.idempotencyKey });
+    });
+
+    it('lets a consumption or the expiry change only what they own: remaining, expired_at, expired_amount', async () => {
+      const { batch } = await written();
+      await t.db.execute(sql`update credit_batches set remaining = 0, expired_at = now(), expired_amount = 5 where id = ${batch.id}`);
+      const [row] = await t.db.select().from(creditBatches).where(sql`id = ${batch.id}`);
+      expect(row).toMatchObject({ remaining: 0, expiredAmount: 5 });
+    });
+  });
 });

@@ -5,6 +5,7 @@ import { at, makeBatch, makeSubscription, makeUser } from '../../../helpers/fact
 import { expectInvariants } from '../../../helpers/invariants';
 import { balanceOf, batchesOf } from '../../../helpers/queries';
 import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits';
+import { MAX_CREDITS } from '@/config/credits';
 import { cancelSubscription } from '@/lib/server/usecases/cancel-subscription';
 import { creditBatches, jobRuns } from '@/lib/server/db/schema';
 
@@ -164,13 +165,13 @@ describe('running the job', () => {
     const good = await makeUser(t.db, { id: 'a-good' });
     const bad = await makeUser(t.db, { id: 'b-bad' });
     const alsoGood = await makeUser(t.db, { id: 'c-good' });
-    // A balance this close to the integer limit cannot take another grant.
-    await makeBatch(t.db, { userId: bad.id, amount: 2_147_483_640 });
+    // A balance this close to MAX_CREDITS cannot take another grant: the database refuses it.
+    await makeBatch(t.db, { userId: bad.id, amount: MAX_CREDITS - 10 });
     const result = await run(at('2026-05-02T01:00:00Z'));
     expect(result.results).toMatchObject({ processed: 3, successful: 2, failed: 1 });
     expect(await balanceOf(t.db, good.id)).toBe(50);
     expect(await balanceOf(t.db, alsoGood.id)).toBe(50);
-    expect(await balanceOf(t.db, bad.id)).toBe(2_147_483_640);
+    expect(await balanceOf(t.db, bad.id)).toBe(MAX_CREDITS - 10);
     await expectInvariants(t.db);
   });
 

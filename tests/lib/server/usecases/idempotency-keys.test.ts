@@ -1,0 +1,160 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { createTestDatabase, type TestDatabase } from '../../../helpers/db';
+import { at, makeBatch, makeUser } from '../../../helpers/factories';
+import { expectInvariants } from '../../../helpers/invariants';
+import { balanceOf } from '../../../helpers/queries';
+import { creditBatches, subscriptions } from '@/lib/server/db/schema';
+import { grantCredits, type GrantCreditsParams } from '@/lib/server/usecases/grant-credits';
+import { consumeCredits } from '@/lib/server/usecases/consume-credits';
+import { adjustCredits } from '@/lib/server/usecases/adjust-credits';
+import { purchaseCreditPack } from '@/lib/server/usecases/purchase-credit-pack';
+import { startSubscription } from '@/lib/server/usecases/start-subscription';
+import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits';
+import { voidJobRun } from '@/lib/server/usecases/void-job-run';
+
+let t: TestDatabase;
+beforeAll(async () => {
+  t = await createTestDatabase();
+});
+afterAll(async () => {
+  await t?.drop();
+});
+
+// The rule: a key names one request. The same request again is a replay (the original outcome,
+// nothing written); the same key with any other parameter is refused, and nothing is written.
+
+describe('a grant key reused with different parameters is refused', () => {
+  const base = (userId: string, key: string): GrantCreditsParams => ({
+    userId,
+    amount: 100,
+    source: 'admin',
+    category: 'paid',
+    expiresAt: at('2027-01-01T00:00:00Z'),
+    idempotencyKey: key,
+    now: at('2026-01-01T00:00:00Z'),
+  });
+
+  it.each<[string, (p: GrantCreditsParams, otherUser: string) => Partial<GrantCreditsParams>]>([
+    ['another amount', () => ({ amount: 101 })],
+    ['another source', () => ({ source: 'purchase' })],
+    ['another category', () => ({ category: 'promotional' })],
+    ['another expiry', () => ({ expiresAt: at('2027-02-01T00:00:00Z') })],
+    ['no expiry', () => ({ expiresAt: null })],
+    ['another user', (_p, otherUser) => ({ userId: otherUser })],
+  ])('%s', async (_name, change) => {
+    const user = await makeUser(t.db);
+    const other = await makeUser(t.db);
+    const key = `grant-${user.id}`;
+    const first = await grantCredits(t.db, base(user.id, key));
+    expect(first).toMatchObject({ ok: true, replayed: false });
+    const params = base(user.id, key);
+    const second = await grantCredits(t.db, { ...params, ...change(params, other.id) });
+    expect(second).toMatchObject({ ok: false, reason: 'idempotency_conflict' });
+    expect(await balanceOf(t.db, user.id)).toBe(100);
+    expect(await balanceOf(t.db, other.id)).toBe(0);
+    await expectInvariants(t.db);
+  });
+
+  it('the same grant again, later, is a replay of the first', async () => {
+    const user = await makeUser(t.db);
+    const first = await grantCredits(t.db, base(user.id, `same-${user.id}`));
+    const again = await grantCredits(t.db, { ...base(user.id, `same-${user.id}`), now: at('2026-01-02T00:00:00Z') });
+    expect(first.ok && again.ok && again.replayed && again.batch.id === first.batch.id).toBe(true);
+    expect(await balanceOf(t.db, user.id)).toBe(100);
+  });
+});
+
+describe('purchases and adjustments compare what the caller asked, not what was derived from the clock', () => {
+  it('a pack purchase retried a day later is a replay; another pack under the same purchase id is refused', async () => {
+    const user = await makeUser(t.db);
+    const first = await purchaseCreditPack(t.db, { userId: user.id, packId: 'pack-500', purchaseId: `pi_${user.id}`, now: at('2026-03-01T00:00:00Z') });
+    expect(first).toMatchObject({ ok: true, replayed: false });
+    const retry = await purchaseCreditPack(t.db, { userId: user.id, packId: 'pack-500', purchaseId: `pi_${user.id}`, now: at('2026-03-02T00:00:00Z') });
+    expect(retry).toMatchObject({ ok: true, replayed: true });
+    const other = await purchaseCreditPack(t.db, { userId: user.id, packId: 'pack-2000', purchaseId: `pi_${user.id}`, now: at('2026-03-02T00:00:00Z') });
+    expect(other).toMatchObject({ ok: false, reason: 'idempotency_conflict' });
+    expect(await balanceOf(t.db, user.id)).toBe(500);
+  });
+
+  it.each([
+    ['another amount', { delta: 60 }],
+    ['another validity', { validityDays: 10 }],
+    ['another category', { category: 'paid' as const }],
+  ])('a positive adjustment retried with %s is refused; retried as it was, it is a replay', async (_name, change) => {
+    const user = await makeUser(t.db);
+    const params = { userId: user.id, delta: 50, reason: 'outage', idempotencyKey: `adj-${user.id}`, validityDays: 30 };
+    expect(await adjustCredits(t.db, { ...params, now: at('2026-03-01T00:00:00Z') })).toMatchObject({ ok: true, replayed: false });
+    expect(await adjustCredits(t.db, { ...params, now: at('2026-03-01T00:05:00Z') })).toMatchObject({ ok: true, replayed: true });
+    expect(await adjustCredits(t.db, { ...params, ...change, now: at('2026-03-01T00:05:00Z') })).toMatchObject({ ok: false, reason: 'idempotency_conflict' });
+    expect(await balanceOf(t.db, user.id)).toBe(50);
+  });
+});
+
+describe('consumption', () => {
+  it('the same key with another amount or for another user is refused', async () => {
+    const user = await makeUser(t.db);
+    const other = await makeUser(t.db);
+    await makeBatch(t.db, { userId: user.id, amount: 100 });
+    await makeBatch(t.db, { userId: other.id, amount: 100 });
+    const key = `spend-${user.id}`;
+    expect(await consumeCredits(t.db, { userId: user.id, amount: 10, reason: 'x', idempotencyKey: key })).toMatchObject({ ok: true });
+    expect(await consumeCredits(t.db, { userId: user.id, amount: 11, reason: 'x', idempotencyKey: key })).toMatchObject({ ok: false, reason: 'idempotency_conflict' });
+    expect(await consumeCredits(t.db, { userId: other.id, amount: 10, reason: 'x', idempotencyKey: key })).toMatchObject({ ok: false, reason: 'idempotency_conflict' });
+    expect([await balanceOf(t.db, user.id), await balanceOf(t.db, other.id)]).toEqual([90, 100]);
+  });
+
+  it('a replay reports the original outcome: amount, balance after and the entries written', async () => {
+    const user = await makeUser(t.db);
+    await makeBatch(t.db, { userId: user.id, amount: 5, expiresAt: at('2099-01-01T00:00:00Z') });
+    await makeBatch(t.db, { userId: user.id, amount: 5 });
+    const params = { userId: user.id, amount: 7, reason: 'x', idempotencyKey: `twice-${user.id}` };
+    const first = await consumeCredits(t.db, params);
+    expect(first).toEqual({ ok: true, replayed: false, amount: 7, balanceAfter: 3, entries: 2 });
+    expect(await consumeCredits(t.db, params)).toEqual({ ok: true, replayed: true, amount: 7, balanceAfter: 3, entries: 2 });
+  });
+});
+
+describe('subscriptions', () => {
+  it('a start with an existing subscription id for another user or another plan is refused, and changes nothing', async () => {
+    const user = await makeUser(t.db);
+    const other = await makeUser(t.db);
+    const id = `sub_${user.id}`;
+    const now = at('2026-01-15T00:00:00Z');
+    expect(await startSubscription(t.db, { userId: user.id, planId: 'pro-monthly', subscriptionId: id, now })).toMatchObject({ ok: true, replayed: false });
+    expect(await startSubscription(t.db, { userId: other.id, planId: 'pro-monthly', subscriptionId: id, now })).toMatchObject({ ok: false, reason: 'idempotency_conflict' });
+    expect(await startSubscription(t.db, { userId: user.id, planId: 'pro-yearly', subscriptionId: id, now })).toMatchObject({ ok: false, reason: 'idempotency_conflict' });
+    expect(await startSubscription(t.db, { userId: user.id, planId: 'pro-monthly', subscriptionId: id, now: at('2026-01-15T00:01:00Z') })).toMatchObject({
+      ok: true,
+      replayed: true,
+    });
+    expect(await t.db.select().from(subscriptions).where(eq(subscriptions.userId, other.id))).toEqual([]);
+    expect([await balanceOf(t.db, user.id), await balanceOf(t.db, other.id)]).toEqual([1000, 0]);
+    await expectInvariants(t.db);
+  });
+
+  it('a start without a key is refused: a retry could not be told from a second purchase', async () => {
+    const user = await makeUser(t.db);
+    const result = await startSubscription(t.db, { userId: user.id, planId: 'pro-monthly', subscriptionId: '' });
+    expect(result).toMatchObject({ ok: false, reason: 'invalid_key' });
+    expect(await t.db.select().from(subscriptions).where(eq(subscriptions.userId, user.id))).toEqual([]);
+  });
+});
+
+describe('void', () => {
+  it('voiding a run twice reports what the first void took, and takes nothing more', async () => {
+    const user = await makeUser(t.db, { now: at('2026-05-01T00:00:00Z') });
+    const run = await grantMonthlyCredits(t.db, { trigger: 'test', now: at('2030-05-10T01:00:00Z') });
+    const granted = await t.db.select().from(creditBatches).where(eq(creditBatches.jobRunId, run.jobId));
+    const first = await voidJobRun(t.db, { jobRunId: run.jobId, now: at('2030-05-10T02:00:00Z') });
+    expect(first).toMatchObject({
+      ok: true,
+      replayed: false,
+      results: { batches: granted.length, voidedAmount: granted.reduce((sum, b) => sum + b.amount, 0) },
+    });
+    const second = await voidJobRun(t.db, { jobRunId: run.jobId, now: at('2030-05-10T03:00:00Z') });
+    expect(second).toEqual({ ...first, replayed: true });
+    expect(await balanceOf(t.db, user.id)).toBe(0);
+    await expectInvariants(t.db);
+  });
+});
