@@ -8,6 +8,8 @@ import { seedReliabilityData, type ReliabilitySeed } from './fixtures/seed';
 import { requireRealServer } from './helpers';
 
 const USERS = 20_000;
+// The job process's connections carry this name, so the test can see its transactions on the server.
+const APP_NAME = 'crash-test-job';
 const KILLS = 20;
 const now = new Date('2026-05-20T01:00:00Z');
 const jobs = ['grant', 'subscription-grants', 'expire'] as const;
@@ -28,7 +30,7 @@ function startJob(job: (typeof jobs)[number]): { child: ChildProcess; chunks: ()
   // `node --import tsx`, not the `tsx` command: that one runs the script in a child process, and a
   // SIGKILL to it would leave the real worker running to the end.
   const child = spawn(process.execPath, ['--conditions=react-server', '--import', 'tsx', 'tests/reliability/fixtures/run-job.ts', job, now.toISOString(), '50'], {
-    env: { ...process.env, DATABASE_URL: t.url! },
+    env: { ...process.env, DATABASE_URL: t.url!, PGAPPNAME: APP_NAME },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let chunks = 0;
@@ -38,6 +40,38 @@ function startJob(job: (typeof jobs)[number]): { child: ChildProcess; chunks: ()
   child.stderr!.on('data', () => {});
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, chunks: () => chunks, exited };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * With the job process stopped (SIGSTOP), what its connections are doing on the server once no
+ * statement of theirs is running: the id of a transaction it has open and has written in (a stopped
+ * client can neither commit it nor start another), or null when it is between transactions or when
+ * a statement stays `active` (the client was stopped halfway through sending it: look again later).
+ */
+async function openWriteTransaction(): Promise<string | null> {
+  for (const deadline = Date.now() + 200; Date.now() < deadline; await sleep(2)) {
+    const backends = await queryRows<{ state: string; xid: string | null }>(
+      t.db,
+      sql`select state, backend_xid::text as xid from pg_stat_activity where datname = current_database() and application_name = ${APP_NAME}`,
+    );
+    if (backends.some((b) => b.state === 'active')) continue; // a statement sent before the stop is still running
+    return backends.find((b) => b.state.startsWith('idle in transaction') && b.xid !== null)?.xid ?? null;
+  }
+  return null;
+}
+
+/** What became of a transaction, by its 32-bit id (as pg_stat_activity shows it) in this epoch. */
+async function transactionStatus(xid: string): Promise<string | null> {
+  for (const deadline = Date.now() + 10_000; ; await sleep(10)) {
+    const [row] = await queryRows<{ status: string | null }>(
+      t.db,
+      sql`select pg_xact_status(((pg_snapshot_xmax(pg_current_snapshot())::text::bigint >> 32 << 32) + ${xid}::bigint)::text::xid8) as status`,
+    );
+    // The server notices the dead client at once, but it ends the backend (and the transaction) in its own time.
+    if (row!.status !== 'in progress' || Date.now() > deadline) return row!.status;
+  }
 }
 
 async function owedState() {
@@ -58,28 +92,43 @@ async function owedState() {
 
 describe('a job killed with SIGKILL mid-run', () => {
   it(`loses and doubles nothing over ${KILLS} kills at random moments, and a following run pays everything owed`, async () => {
-    let killedMidRun = 0;
+    let killedInTransaction = 0;
     for (let i = 0; i < KILLS; i++) {
       const job = jobs[i % jobs.length]!;
       const run = startJob(job);
-      // Kill after a random number of committed chunks (1…4) plus a few random milliseconds: by progress,
-      // not by the clock, so the kill lands inside the work however fast the machine is, and chunks of 50
-      // leave each job enough work for all its kills.
+      // Let it commit a random number of chunks (1…4) and a few random milliseconds more: by progress,
+      // not by the clock, so the kill lands inside the work however fast the machine is, and chunks of
+      // 50 leave each job enough work for all its kills.
       const target = 1 + Math.floor(Math.random() * 4);
       const deadline = Date.now() + 60_000;
-      while (run.chunks() < target && run.child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
-      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 15)));
-      if (run.child.exitCode === null) {
-        run.child.kill('SIGKILL');
-        killedMidRun += 1;
+      while (run.chunks() < target && run.child.exitCode === null && Date.now() < deadline) await sleep(2);
+      await sleep(Math.floor(Math.random() * 15));
+      // Then freeze it, and kill it only if it is frozen inside a transaction it has written in;
+      // otherwise let it run a moment and try again.
+      let open: string | null = null;
+      while (open === null && run.child.exitCode === null && Date.now() < deadline) {
+        run.child.kill('SIGSTOP');
+        open = await openWriteTransaction();
+        if (open === null) {
+          run.child.kill('SIGCONT');
+          await sleep(Math.floor(Math.random() * 5));
+        }
       }
+      if (open !== null) run.child.kill('SIGKILL');
+      else run.child.kill('SIGCONT');
       await run.exited;
-      // Whatever the moment, committed chunks are whole and the rest rolled back.
+      // The kill rolled back the transaction it interrupted: committed chunks are whole, the rest is gone.
+      if (open !== null) {
+        expect(await transactionStatus(open), `the transaction the kill interrupted (${job})`).toBe('aborted');
+        killedInTransaction += 1;
+      }
       await expectInvariants(t.db);
       expect((await owedState()).duplicate_keys).toBe(0);
     }
-    // A kill can also land after the run recorded its success but before the process exited.
-    expect(killedMidRun).toBeGreaterThanOrEqual(KILLS / 2);
+    // Every kill landed inside an open transaction, or the test would prove nothing. (Each job has
+    // hundreds of chunks of 50 and commits at most 4 between kills: none can finish before it is caught.)
+    console.log(`[crash] ${killedInTransaction} of ${KILLS} kills landed inside an open transaction, which the server rolled back`);
+    expect(killedInTransaction).toBe(KILLS);
 
     for (const job of jobs) {
       const run = startJob(job);
@@ -96,11 +145,8 @@ describe('a job killed with SIGKILL mid-run', () => {
       expire_entries: seed.expiring,
       duplicate_keys: 0,
     });
-    // A run killed mid-work is left `running` (the health route and `credits:inspect` show it as stale);
-    // each such row proves a kill landed mid-run, and most kills must have, or the test proves nothing.
+    // A run killed mid-work is left `running` (the health route and `credits:inspect` show it as stale).
     const [runs] = await queryRows<{ running: number }>(t.db, sql`select count(*)::int as running from job_runs where status = 'running'`);
-    console.log(`[crash] ${KILLS} kills, ${killedMidRun} while the process ran, ${runs!.running} runs left running`);
-    expect(runs!.running).toBeLessThanOrEqual(killedMidRun);
-    expect(runs!.running).toBeGreaterThanOrEqual(KILLS / 2);
+    expect(runs!.running).toBe(killedInTransaction);
   });
 });
