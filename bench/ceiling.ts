@@ -1,5 +1,5 @@
 // The raw SQL ceiling of each job: one hand-written set-based statement doing the same writes
-// (batches, ledger, balances, schedules) over the whole data set at once, with no chunks, no locks
+// (batches, operations, ledger, balances, schedules) over the whole data set at once, with no chunks, no locks
 // taken ahead, no job bookkeeping. What Postgres itself can do on this machine; the usecases are
 // measured as a percentage of it.
 import { randomUUID } from 'node:crypto';
@@ -36,7 +36,7 @@ export function grantCeiling(db: Database, now: Date): Promise<CeilingFigures> {
       : sql`${at}::timestamptz + make_interval(days => ${free.validityDays}::int)`;
   return timed(db, 'grant', (jobId) => sql`
     with plans as (
-      select * from jsonb_to_recordset(${plans}::jsonb) as p(id text, billing text, credits integer, category text, grace_days integer)
+      select * from jsonb_to_recordset(${plans}::jsonb) as p(id text, billing text, credits bigint, category text, grace_days integer)
     ), subs as (
       select s.id, s.user_id, s.anchor_at, s.billing, pl.credits, pl.category, pl.grace_days,
              ((extract(year from ${at}::timestamptz) - extract(year from s.anchor_at)) * 12
@@ -69,12 +69,15 @@ export function grantCeiling(db: Database, now: Date): Promise<CeilingFigures> {
     ), running as (
       select i.*, b.balance + sum(i.amount) over (partition by i.user_id order by i.id) as balance_after
         from inserted i join credit_balances b on b.user_id = i.user_id
+    ), operations as (
+      insert into credit_operations (key, user_id, kind, amount, balance_after, created_at)
+      select idempotency_key, user_id, 'grant', amount, balance_after, ${at}::timestamptz from running
     ), entries as (
       insert into credit_ledger (user_id, delta, balance_after, kind, batch_id, operation_key, job_run_id, created_at)
       select user_id, amount, balance_after, 'grant', id, idempotency_key, ${jobId}::uuid, ${at}::timestamptz from running
     ), balances as (
       update credit_balances b set balance = b.balance + pu.amount, total_granted = b.total_granted + pu.amount, updated_at = ${at}::timestamptz
-        from (select user_id, sum(amount)::int as amount from inserted group by user_id) pu where b.user_id = pu.user_id
+        from (select user_id, sum(amount)::bigint as amount from inserted group by user_id) pu where b.user_id = pu.user_id
     )
     select count(*)::int as rows from inserted`);
 }
@@ -96,7 +99,7 @@ export function expireCeiling(db: Database, now: Date): Promise<CeilingFigures> 
       select user_id, -lost, balance_after, 'expire', id, 'expire:' || id, ${jobId}::uuid, ${at}::timestamptz from running
     ), balances as (
       update credit_balances b set balance = b.balance - pu.lost, total_expired = b.total_expired + pu.lost, updated_at = ${at}::timestamptz
-        from (select user_id, sum(lost)::int as lost from lost group by user_id) pu where b.user_id = pu.user_id
+        from (select user_id, sum(lost)::bigint as lost from lost group by user_id) pu where b.user_id = pu.user_id
     )
     select count(*)::int as rows from expired`);
 }
@@ -126,12 +129,15 @@ export function scheduleCeiling(db: Database, now: Date, catchUp = 12): Promise<
     ), running as (
       select i.*, b.balance + sum(i.amount) over (partition by i.user_id order by i.id) as balance_after
         from inserted i join credit_balances b on b.user_id = i.user_id
+    ), operations as (
+      insert into credit_operations (key, user_id, kind, amount, balance_after, created_at)
+      select idempotency_key, user_id, 'grant', amount, balance_after, ${at}::timestamptz from running
     ), entries as (
       insert into credit_ledger (user_id, delta, balance_after, kind, batch_id, operation_key, job_run_id, created_at)
       select user_id, amount, balance_after, 'grant', id, idempotency_key, ${jobId}::uuid, ${at}::timestamptz from running
     ), balances as (
       update credit_balances b set balance = b.balance + pu.amount, total_granted = b.total_granted + pu.amount, updated_at = ${at}::timestamptz
-        from (select user_id, sum(amount)::int as amount from inserted group by user_id) pu where b.user_id = pu.user_id
+        from (select user_id, sum(amount)::bigint as amount from inserted group by user_id) pu where b.user_id = pu.user_id
     ), advanced as (
       update credit_schedules cs
          set installments_done = cs.installments_done + ps.installments, credits_granted = cs.credits_granted + ps.amount,
@@ -140,7 +146,7 @@ export function scheduleCeiling(db: Database, now: Date, catchUp = 12): Promise<
                                 else cs.anchor_at + make_interval(months => (cs.installments_done + ps.installments) * cs.interval_months) end,
              status = case when cs.installments_done + ps.installments >= cs.installments_total then 'completed' else 'active' end,
              updated_at = ${at}::timestamptz
-        from (select schedule_id, count(*)::int as installments, sum(amount)::int as amount from inst group by schedule_id) ps
+        from (select schedule_id, count(*)::int as installments, sum(amount)::bigint as amount from inst group by schedule_id) ps
        where cs.id = ps.schedule_id
     )
     select count(*)::int as rows from inserted`);

@@ -2,7 +2,7 @@
 // (createUser, then startSubscription) so the jobs meet the data they meet in production:
 // tests/bench/seed.test.ts compares the two row by row.
 import { sql } from 'drizzle-orm';
-import { creditsConfig, type CreditsConfig, type LifetimePlan, type MonthlyPlan, type YearlyPlan } from '@/config/credits';
+import { creditsConfig, YEARLY_TERM_MONTHS, type CreditsConfig, type LifetimePlan, type MonthlyPlan, type YearlyPlan } from '@/config/credits';
 import { queryRows } from '@/lib/server/db/sql';
 import type { Database } from '@/lib/server/db/types';
 import { addUtcDays, addUtcMonths, startOfNextUtcMonth, utcDateKey, utcMonthKey } from '@/lib/server/credits/time';
@@ -87,10 +87,10 @@ export async function seedChunk(db: Database, p: { from: number; to: number; cal
       insert into users (id, name, email, email_verified, created_at, updated_at)
       select user_id, 'Bench User ' || i, 'user' || i || '@' || ${BENCH_EMAIL_DOMAIN}, false, at, at from bench_chunk order by i`);
     await t.execute(sql`
-      insert into subscriptions (id, user_id, plan_id, billing, status, anchor_at, created_at, updated_at)
+      insert into subscriptions (id, user_id, plan_id, billing, status, anchor_at, ends_at, created_at, updated_at)
       select sub_id, user_id,
              case seg when 'monthly' then ${monthly.id} when 'yearly' then ${yearly.id} else ${lifetime.id} end,
-             seg, 'active', at, at, at
+             seg, 'active', at, case when seg = 'yearly' then at + make_interval(months => ${YEARLY_TERM_MONTHS}::int) end, at, at
         from bench_chunk c where seg <> 'free' order by i`);
     await t.execute(sql`
       insert into credit_schedules (id, user_id, subscription_id, plan_id, category, credits_per_installment, installments_total,
@@ -135,6 +135,9 @@ export async function seedChunk(db: Database, p: { from: number; to: number; cal
         select user_id, amount, amount, source, category, effective_at, expires_at, key, subscription_id, schedule_id, installment, purchase_id, effective_at
           from ordered order by i, ord
         returning id, idempotency_key
+      ), operations as (
+        insert into credit_operations (key, user_id, kind, amount, balance_after, created_at)
+        select key, user_id, 'grant', amount, balance_after, effective_at from ordered
       )
       insert into credit_ledger (user_id, delta, balance_after, kind, batch_id, operation_key, created_at)
       select o.user_id, o.amount, o.balance_after, 'grant', b.id, o.key, o.effective_at
@@ -144,7 +147,7 @@ export async function seedChunk(db: Database, p: { from: number; to: number; cal
       insert into credit_balances (user_id, balance, total_granted, total_consumed, total_expired, updated_at)
       select c.user_id, x.total, x.total, 0, 0, c.at
         from bench_chunk c
-        join lateral (select sum(l.delta)::int as total from credit_ledger l where l.user_id = c.user_id) x on true
+        join lateral (select sum(l.delta)::bigint as total from credit_ledger l where l.user_id = c.user_id) x on true
        order by c.i`);
   });
 }

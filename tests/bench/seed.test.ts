@@ -58,7 +58,7 @@ it('the bench seed writes exactly the rows that createUser and startSubscription
     const plan = planOf(i);
     const at = plan === 'pro-yearly' ? calendar.yearlyAt : calendar.signupAt;
     const user = await createUser(real.db, { email: `user${i}@bench.invalid`, name: `Bench User ${i}`, now: at });
-    if (plan) await startSubscription(real.db, { userId: user.id, planId: plan, subscriptionId: `sub-${user.id}`, now: at });
+    if (plan) await startSubscription(real.db, { userId: user.id, planId: plan, subscriptionId: `bench-sub-${i}`, now: at });
   }
   const [a, b] = await Promise.all([snapshot(seeded.db), snapshot(real.db)]);
   expect(a.length).toBeGreaterThan(users * 4);
