@@ -83,9 +83,9 @@ describe('GET|POST /api/cron/subscription-grants', () => {
     await expectInvariants(t.db);
   });
 
-  test('limit and catchUp default to 50 and 12 and are clamped to 1…500 and 1…36', async () => {
+  test('without a limit only the time budget bounds a call; catchUp defaults to 12; both are clamped to 1…500 and 1…36', async () => {
     const defaults = await readJson(await call());
-    expect((await jobRun(t.db, defaults.jobId))?.params).toMatchObject({ limit: 50, catchUp: 12 });
+    expect((await jobRun(t.db, defaults.jobId))?.params).toMatchObject({ limit: null, catchUp: 12 });
     const high = await readJson(await call('?limit=501&catchUp=1000'));
     expect((await jobRun(t.db, high.jobId))?.params).toMatchObject({ limit: 500, catchUp: 36 });
     const low = await readJson(await call('?limit=0&catchUp=-3'));
