@@ -33,5 +33,11 @@ SELECT b.idempotency_key, b.user_id, l.kind, b.amount, l.balance_after, b.create
   JOIN credit_ledger l ON l.batch_id = b.id AND l.delta > 0 AND l.kind IN ('grant', 'adjust', 'refund')
 ON CONFLICT (key) DO NOTHING;
 --> statement-breakpoint
--- A yearly plan's term: twelve months from its anchor.
+-- A yearly plan's term: twelve months from its anchor, or longer where an existing schedule's
+-- installments run past twelve months (the config accepted such plans before): what was paid for is kept.
+UPDATE subscriptions s
+   SET ends_at = s.anchor_at + make_interval(months => greatest(12, cs.installments_total * cs.interval_months))
+  FROM credit_schedules cs
+ WHERE cs.subscription_id = s.id AND s.billing = 'yearly' AND s.ends_at IS NULL;
+--> statement-breakpoint
 UPDATE subscriptions SET ends_at = anchor_at + interval '12 months' WHERE billing = 'yearly' AND ends_at IS NULL;

@@ -2,11 +2,12 @@
 // through the same usecases as the app (every change keyed, recorded in the ledger with a reason).
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
-import { and, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { creditsConfig } from '@/config/credits';
 import { subscriptions } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import { adjustCredits } from '@/lib/server/usecases/adjust-credits';
+import { planInForceAt } from '@/lib/server/credits/plans-in-force';
 import { startSubscription } from '@/lib/server/usecases/start-subscription';
 import { cancelSubscription } from '@/lib/server/usecases/cancel-subscription';
 import { voidJobRun } from '@/lib/server/usecases/void-job-run';
@@ -21,7 +22,7 @@ Usage:
   npm run credits:admin -- deduct --user ID|EMAIL --amount N --reason "…" [--key K]
   npm run credits:admin -- subscribe --user ID|EMAIL --plan PLAN --subscription-id ID [--force]
   npm run credits:admin -- cancel --subscription ID
-  npm run credits:admin -- void-run --job-run ID [--reason "…"] [--dry-run]
+  npm run credits:admin -- void-run --job-run ID [--reason "…"] [--dry-run] [--force]
 
   grant       gives credits: a new batch (source "admin", an "adjust" ledger entry with the reason).
               Never expires unless --expires-in-days; promotional unless --category paid.
@@ -38,6 +39,7 @@ Options:
                        printed, so that a retry of a timed-out command can reuse it)
   --reason "…"         why; stored in the ledger entry's metadata with who ran the command
   --dry-run            void-run: report what would be voided, write nothing
+  --force              void-run: a run still marked running for more than 15 minutes (its process died) is marked failed and voided
   -h, --help           this help
 
 Plans: ${creditsConfig.plans.map((p) => p.id).join(', ')}
@@ -92,11 +94,8 @@ async function subscribe(db: Database, v: Values) {
   // The id is the start's idempotency key: the same command run twice starts one subscription.
   const subscriptionId = requireOption(v['subscription-id'] as string | undefined, 'subscription-id');
   if (!creditsConfig.plans.some((p) => p.id === planId)) usageError(`Unknown plan "${planId}" (${creditsConfig.plans.map((p) => p.id).join(', ')})`);
-  const [active] = await db
-    .select()
-    .from(subscriptions)
-    .where(and(eq(subscriptions.userId, user.id), eq(subscriptions.status, 'active')))
-    .limit(1);
+  // A plan in force now (a yearly plan whose term is over is not: starting a new term is a renewal).
+  const active = (await db.select().from(subscriptions).where(eq(subscriptions.userId, user.id))).find((sub) => planInForceAt(sub, new Date()));
   if (active && !v.force && active.id !== v['subscription-id']) {
     fail(`User ${user.email} already has an active ${active.planId} subscription (${active.id}); cancel it first, or pass --force for a second plan`);
   }
@@ -119,6 +118,7 @@ async function voidRun(db: Database, v: Values) {
   const result = await voidJobRun(db, {
     jobRunId,
     dryRun: Boolean(v['dry-run']),
+    force: Boolean(v.force),
     reason: v.reason as string | undefined,
     actor: actor(),
     chunkSize: env().CREDITS_CHUNK_SIZE,

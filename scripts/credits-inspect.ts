@@ -1,4 +1,5 @@
 // npm run credits:inspect -- runs | user <id|email> | overdue — read-only views for operators.
+import { RUN_PRESUMED_DEAD_AFTER_MS } from '@/lib/server/credits/job-runner';
 import { and, asc, count, desc, eq, isNotNull, lte, sql } from 'drizzle-orm';
 import {
   creditBalances,
@@ -36,7 +37,6 @@ Options:
   -h, --help    this help
 `;
 
-const STALE_AFTER_MS = 15 * 60_000;
 const JOB_NAMES: JobRun['job'][] = ['grant', 'expire', 'subscription-grants'];
 
 type Ctx = { db: Database; limit: number | undefined; json: boolean; now: Date };
@@ -69,7 +69,7 @@ async function showRuns(ctx: Ctx, job: string | undefined) {
       .orderBy(desc(jobRuns.startedAt))
       .limit(ctx.limit ?? 10);
     const rows = runs.map((run) => {
-      const stale = run.status === 'running' && ctx.now.getTime() - run.startedAt.getTime() > STALE_AFTER_MS;
+      const stale = run.status === 'running' && ctx.now.getTime() - run.startedAt.getTime() > RUN_PRESUMED_DEAD_AFTER_MS;
       return {
         started: run.startedAt,
         status: stale ? 'STALE running' : run.status,

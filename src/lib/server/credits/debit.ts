@@ -27,7 +27,7 @@ type StoredOutcome = Pick<CreditOperation, 'key' | 'userId' | 'amount' | 'kind' 
 type LockedBalance = { balance: number } & { [K in keyof StoredOutcome]: StoredOutcome[K] | null };
 
 export async function debitCredits(db: Database, params: DebitParams): Promise<DebitResult> {
-  const refused = refuseAmount(params.amount) ?? refuseKey(params.idempotencyKey);
+  const refused = refuseAmount(params.amount) ?? refuseKey(params.idempotencyKey, { forSpend: true });
   if (refused) return refused;
   try {
     return await transaction(db, async (tx) => {

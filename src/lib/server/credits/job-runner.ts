@@ -42,6 +42,12 @@ const LOG_NAMES: Record<JobName, { label: string; what: string }> = {
   'subscription-grants': { label: 'Subscription Grants Job', what: 'installment process' },
 };
 
+/**
+ * A run still `running` after this long is taken for dead (its process killed: a deploy, a platform
+ * timeout). Every route call stops well before it; a CLI backfill that runs longer is still shown stale.
+ */
+export const RUN_PRESUMED_DEAD_AFTER_MS = 15 * 60_000;
+
 export class JobFailedError extends Error {
   readonly code = 'JOB_FAILED' as const;
   constructor(

@@ -18,14 +18,18 @@ export const creditKeys = {
  */
 export const ENGINE_KEY_PREFIXES = ['expire:', 'void:'] as const;
 
+/** Prefixes of the keys the engine's grants use (above): a spend may not take one, or it would block that grant. */
+export const GRANT_KEY_PREFIXES = ['signup:', 'free:', 'subscription:', 'lifetime:', 'schedule:', 'purchase:'] as const;
+
 /** The longest key accepted: provider ids and composed keys fit many times over. */
 export const MAX_KEY_LENGTH = 255;
 
-/** Why a caller's key cannot be used, or null when it can. */
-export function refuseKey(key: string): { ok: false; reason: 'invalid_key'; message: string } | null {
+/** Why a caller's key cannot be used, or null when it can. A spend (`forSpend`) may not use a grant's prefix either. */
+export function refuseKey(key: string, options: { forSpend?: boolean } = {}): { ok: false; reason: 'invalid_key'; message: string } | null {
   if (typeof key !== 'string' || key.trim() === '') return { ok: false, reason: 'invalid_key', message: 'an idempotency key is required' };
   if (key.length > MAX_KEY_LENGTH) return { ok: false, reason: 'invalid_key', message: `an idempotency key is at most ${MAX_KEY_LENGTH} characters` };
-  const prefix = ENGINE_KEY_PREFIXES.find((p) => key.startsWith(p));
+  const reserved = options.forSpend ? [...ENGINE_KEY_PREFIXES, ...GRANT_KEY_PREFIXES] : ENGINE_KEY_PREFIXES;
+  const prefix = reserved.find((p) => key.startsWith(p));
   if (prefix) return { ok: false, reason: 'invalid_key', message: `keys starting with "${prefix}" are the engine's own` };
   return null;
 }

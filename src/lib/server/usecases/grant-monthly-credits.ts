@@ -62,7 +62,7 @@ export async function grantMonthlyCredits(db: Database, params: GrantMonthlyCred
         counts.processed += r.due;
         counts.successful += r.granted;
         counts.skipped += r.due - r.granted;
-        counts.creditsGranted += r.credits;
+        counts.creditsGranted += Number(r.credits); // a chunk's sum can pass 2^53 (a count, not a balance): never fail a committed run on it
       }
       counts.failed += failed.length;
       counts.processed += failed.length;

@@ -5,7 +5,7 @@ import { creditBatches, subscriptions } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import { transaction } from '@/lib/server/db/sql';
 import { creditKeys } from '@/lib/server/credits/keys';
-import { addUtcDays, startOfNextUtcMonth } from '@/lib/server/credits/time';
+import { addUtcDays, startOfNextUtcMonth, startOfUtcMonth } from '@/lib/server/credits/time';
 import { planInForceDuringMonth } from '@/lib/server/credits/plans-in-force';
 import { grantCredits } from './grant-credits';
 
@@ -27,6 +27,8 @@ export async function onUserCreated(db: Database, params: OnUserCreatedParams) {
       category: config.signupBonus.category,
       expiresAt: config.signupBonus.validityDays ? addUtcDays(now, config.signupBonus.validityDays) : null,
       idempotencyKey: creditKeys.signup(params.userId),
+      // Once per user, whenever it runs: the expiry counts from the clock, so it is not part of the request.
+      request: { userId: params.userId, source: 'signup' },
       now,
     });
     const [paid] = await tx
@@ -43,6 +45,7 @@ export async function onUserCreated(db: Database, params: OnUserCreatedParams) {
           category: config.freeTier.category,
           expiresAt: config.freeTier.validityDays ? addUtcDays(now, config.freeTier.validityDays) : startOfNextUtcMonth(now),
           idempotencyKey: creditKeys.free(params.userId, now),
+          request: { userId: params.userId, source: 'free', month: startOfUtcMonth(now).toISOString() },
           now,
         });
     return { bonus, free };

@@ -1,9 +1,10 @@
 import 'server-only';
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { jobRuns, type JobRun } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import { queryRows, transaction } from '@/lib/server/db/sql';
 import { lockBalances } from '@/lib/server/credits/balances';
+import { RUN_PRESUMED_DEAD_AFTER_MS } from '@/lib/server/credits/job-runner';
 
 export type VoidJobRunParams = {
   jobRunId: string;
@@ -12,6 +13,12 @@ export type VoidJobRunParams = {
   actor?: string;
   /** Report what would be voided and write nothing. */
   dryRun?: boolean;
+  /**
+   * Void a run that is still \`running\` but presumed dead (started more than RUN_PRESUMED_DEAD_AFTER_MS
+   * ago: its process was killed). It is marked failed first. Never for a run whose process may be alive:
+   * chunks it commits after the void would keep their credits.
+   */
+  force?: boolean;
   /** Users per transaction. */
   chunkSize?: number;
   now?: Date;
@@ -61,12 +68,27 @@ export async function voidJobRun(db: Database, params: VoidJobRunParams): Promis
   if (run.job === 'expire') {
     return { ok: false, reason: 'not_a_grant_run', message: `Job run ${run.id} is an expire run: it granted nothing to void` };
   }
-  // Chunks a running run commits after the void would keep their credits: wait for it to finish (or,
-  // if its process died, for the health route to show it stale and an operator to look).
-  if (run.status === 'running') {
-    return { ok: false, reason: 'run_in_progress', message: `Job run ${run.id} is still running: void it once it has finished` };
-  }
   const now = params.now ?? new Date();
+  // Chunks a running run commits after the void would keep their credits: wait for it to finish. A run
+  // whose process died stays \`running\` for ever: past RUN_PRESUMED_DEAD_AFTER_MS, \`force\` marks it failed and voids it.
+  if (run.status === 'running') {
+    const presumedDead = now.getTime() - run.startedAt.getTime() > RUN_PRESUMED_DEAD_AFTER_MS;
+    if (!params.force || !presumedDead) {
+      return {
+        ok: false,
+        reason: 'run_in_progress',
+        message: presumedDead
+          ? `Job run ${run.id} is still marked running but started ${Math.round((now.getTime() - run.startedAt.getTime()) / 60_000)} min ago: if its process is gone, void it with force (--force)`
+          : `Job run ${run.id} is still running: void it once it has finished`,
+      };
+    }
+    if (!params.dryRun) {
+      await db
+        .update(jobRuns)
+        .set({ status: 'failed', error: 'presumed dead: voided while still marked running', finishedAt: now })
+        .where(and(eq(jobRuns.id, run.id), eq(jobRuns.status, 'running')));
+    }
+  }
   const dryRun = params.dryRun ?? false;
   const chunkSize = params.chunkSize ?? 1_000;
   const totals: Counts = { batches: 0, users: 0, amount: 0 };
@@ -79,7 +101,7 @@ export async function voidJobRun(db: Database, params: VoidJobRunParams): Promis
       : await transaction(db, (tx) => voidChunk(tx, { jobRunId: run.id, userIds, now, reason: params.reason, actor: params.actor }));
     totals.batches += counts.batches;
     totals.users += counts.users;
-    totals.amount += counts.amount;
+    totals.amount += Number(counts.amount);
     after = userIds[userIds.length - 1]!;
     if (userIds.length < chunkSize) break;
   }

@@ -4,7 +4,9 @@ import { createTestDatabase, type TestDatabase } from '../../../helpers/db';
 import { at, makeBatch, makeUser } from '../../../helpers/factories';
 import { expectInvariants } from '../../../helpers/invariants';
 import { balanceOf } from '../../../helpers/queries';
-import { creditBatches, subscriptions } from '@/lib/server/db/schema';
+import { creditBatches, creditSchedules, jobRuns, subscriptions } from '@/lib/server/db/schema';
+import { MAX_CREDITS } from '@/config/credits';
+import { onUserCreated } from '@/lib/server/usecases/on-user-created';
 import { grantCredits, type GrantCreditsParams } from '@/lib/server/usecases/grant-credits';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
 import { adjustCredits } from '@/lib/server/usecases/adjust-credits';
@@ -158,3 +160,49 @@ describe('void', () => {
     await expectInvariants(t.db);
   });
 });
+
+describe('found by the review', () => {
+  it('a plan whose first grant is refused does not start: nothing is written, and the refusal is the answer', async () => {
+    const user = await makeUser(t.db);
+    await makeBatch(t.db, { userId: user.id, amount: MAX_CREDITS - 50 });
+    const result = await startSubscription(t.db, { userId: user.id, planId: 'pro-yearly', subscriptionId: `sub-${user.id}`, now: at('2026-01-15T00:00:00Z') });
+    expect(result).toMatchObject({ ok: false, reason: 'balance_out_of_range' });
+    expect(await t.db.select().from(subscriptions).where(eq(subscriptions.userId, user.id))).toEqual([]);
+    expect(await t.db.select().from(creditSchedules).where(eq(creditSchedules.userId, user.id))).toEqual([]);
+    await expectInvariants(t.db, user.id);
+  });
+
+  it('the welcome credits granted again later (the self-healing path) are a replay, not a conflict', async () => {
+    const user = await makeUser(t.db);
+    await onUserCreated(t.db, { userId: user.id, now: at('2026-03-10T10:00:00Z') });
+    const again = await onUserCreated(t.db, { userId: user.id, now: at('2026-03-10T10:05:00Z') });
+    expect(again.bonus).toMatchObject({ ok: true, replayed: true });
+    expect(again.free).toMatchObject({ ok: true, replayed: true });
+  });
+
+  it('a spend may not take a key of the engine\'s grants (it would block that grant for ever)', async () => {
+    const user = await makeUser(t.db);
+    await makeBatch(t.db, { userId: user.id, amount: 100 });
+    for (const key of [`free:${user.id}:2026-03`, `signup:${user.id}`, 'subscription:x:2026-03-01', 'expire:1', 'void:x:1']) {
+      expect(await consumeCredits(t.db, { userId: user.id, amount: 1, reason: 'x', idempotencyKey: key })).toMatchObject({ ok: false, reason: 'invalid_key' });
+    }
+    expect(await balanceOf(t.db, user.id)).toBe(100);
+  });
+
+  it('a run left running by a dead process is voided only with force, after it is presumed dead, and is marked failed', async () => {
+    await makeUser(t.db, { now: at('2026-05-01T00:00:00Z') });
+    const run = await grantMonthlyCredits(t.db, { trigger: 'test', now: at('2031-05-10T01:00:00Z') });
+    // What a killed process leaves behind.
+    await t.db.update(jobRuns).set({ status: 'running', finishedAt: null, startedAt: at('2031-05-10T01:00:00Z') }).where(eq(jobRuns.id, run.jobId));
+    const soon = at('2031-05-10T01:10:00Z');
+    expect(await voidJobRun(t.db, { jobRunId: run.jobId, now: soon })).toMatchObject({ ok: false, reason: 'run_in_progress' });
+    expect(await voidJobRun(t.db, { jobRunId: run.jobId, force: true, now: soon })).toMatchObject({ ok: false, reason: 'run_in_progress' });
+    const later = at('2031-05-10T02:00:00Z');
+    expect(await voidJobRun(t.db, { jobRunId: run.jobId, now: later })).toMatchObject({ ok: false, reason: 'run_in_progress' });
+    const voided = await voidJobRun(t.db, { jobRunId: run.jobId, force: true, now: later });
+    expect(voided.ok && voided.results.batches).toBeGreaterThan(0);
+    expect((await t.db.select().from(jobRuns).where(eq(jobRuns.id, run.jobId)))[0]).toMatchObject({ status: 'failed' });
+    await expectInvariants(t.db);
+  });
+});
+

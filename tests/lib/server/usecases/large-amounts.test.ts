@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../helpers/db';
+import { createTestDatabase, emptyCreditsTables, type TestDatabase } from '../../../helpers/db';
 import { at, makeUser } from '../../../helpers/factories';
 import { expectInvariants } from '../../../helpers/invariants';
 import { balanceOf } from '../../../helpers/queries';
@@ -9,6 +9,7 @@ import { consumeCredits } from '@/lib/server/usecases/consume-credits';
 import { adjustCredits } from '@/lib/server/usecases/adjust-credits';
 import { startSubscription } from '@/lib/server/usecases/start-subscription';
 import { processDueSchedules } from '@/lib/server/usecases/process-due-schedules';
+import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits';
 
 let t: TestDatabase;
 beforeAll(async () => {
@@ -74,4 +75,22 @@ describe('amounts beyond 32 bits', () => {
     expect(await balanceOf(t.db, user.id)).toBe(MAX_CREDITS - 10);
     await expectInvariants(t.db, user.id);
   });
+
+  it('a chunk whose credits add up past 2^53 is reported, not failed: each balance is within bounds', async () => {
+    const huge = 2 ** 51;
+    const config = creditsConfigSchema.parse({
+      ...creditsConfig,
+      plans: [{ id: 'huge-monthly', name: 'Huge', billing: 'monthly', creditsPerPeriod: huge, graceDays: 0, category: 'paid' }],
+    });
+    await emptyCreditsTables(t.db); // the job walks every user
+    for (let i = 0; i < 5; i++) {
+      const user = await makeUser(t.db);
+      await startSubscription(t.db, { userId: user.id, planId: 'huge-monthly', subscriptionId: `huge-${i}`, now: at('2026-01-10T00:00:00Z'), config });
+    }
+    const run = await grantMonthlyCredits(t.db, { trigger: 'test', now: at('2026-02-10T01:00:00Z'), config });
+    expect(run.results).toMatchObject({ successful: 5, failed: 0 });
+    expect(run.results.creditsGranted).toBe(5 * huge);
+    await expectInvariants(t.db);
+  });
 });
+
