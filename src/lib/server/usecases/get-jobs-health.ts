@@ -15,6 +15,11 @@ export type JobHealth = {
   lastRunStatus: JobRun['status'] | null;
   /** No success for more than STALE_AFTER_HOURS. */
   stale: boolean;
+  /**
+   * The last real call that finished answered `hasMore`: work is left for the next call (a continuation
+   * chain that stopped at its bound, or a caller that asked for small calls).
+   */
+  workLeft: boolean;
 };
 
 export type JobsHealth = {
@@ -29,7 +34,7 @@ export type JobsHealth = {
   note?: string;
 };
 
-type JobRow = { job: JobName; last_success_ms: number | null; last_run_ms: number | null; last_status: JobRun['status'] | null };
+type JobRow = { job: JobName; last_success_ms: number | null; last_run_ms: number | null; last_status: JobRun['status'] | null; work_left: boolean | null };
 
 /**
  * Whether the daily jobs are running: `degraded` when one of them has not succeeded for more than
@@ -46,7 +51,8 @@ export async function getJobsHealth(db: Database, params: { now?: Date } = {}): 
     sql`select job,
                max(${epochMs('finished_at')}) filter (where status = 'succeeded' and not dry_run) as last_success_ms,
                max(${epochMs('started_at')}) as last_run_ms,
-               (array_agg(status order by started_at desc))[1] as last_status
+               (array_agg(status order by started_at desc))[1] as last_status,
+               (array_agg(has_more order by finished_at desc) filter (where status = 'succeeded' and not dry_run))[1] as work_left
           from job_runs group by job`,
   );
   const [usage] = await queryRows<{ since_ms: number | null; overdue: number; oldest_overdue_ms: number | null }>(
@@ -71,6 +77,7 @@ export async function getJobsHealth(db: Database, params: { now?: Date } = {}): 
       lastRunAt: iso(row?.last_run_ms ?? null),
       lastRunStatus: row?.last_status ?? null,
       stale: reference !== null && now.getTime() - Number(reference) > staleMs,
+      workLeft: row?.work_left ?? false,
     };
   }
   const health: JobsHealth = {

@@ -112,4 +112,14 @@ describe('GET|POST /api/cron/health', () => {
       await unreachable.close();
     }
   });
+
+  test('a job whose last call left work (hasMore) says so, until a call finishes it', async () => {
+    const { grantMonthlyCredits } = await import('@/lib/server/usecases/grant-monthly-credits');
+    for (let i = 0; i < 3; i++) await makeUser(t.db);
+    await grantMonthlyCredits(t.db, { trigger: 'test', now, limit: 1 });
+    expect((await getJobsHealth(t.db, { now })).jobs.grant.workLeft).toBe(true);
+    await grantMonthlyCredits(t.db, { trigger: 'test', now: new Date(now.getTime() + 1_000) });
+    expect((await getJobsHealth(t.db, { now })).jobs.grant.workLeft).toBe(false);
+  });
 });
+
