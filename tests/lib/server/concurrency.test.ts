@@ -166,4 +166,32 @@ describe.skipIf(!onRealServer)('concurrency on a real Postgres server', () => {
     expect(real).toMatchObject({ processed: 300, hasMore: false });
     await expectInvariants(t.db);
   });
+
+  it('a subscription id raced by a duplicated webhook and by another user: one start, one replay, one refusal', async () => {
+    for (let round = 0; round < 10; round++) {
+      const user = await makeUser(t.db);
+      const other = await makeUser(t.db);
+      const id = `sub_dup_${round}_${user.id}`;
+      const start = (userId: string) => startSubscription(t.db, { userId, planId: 'pro-monthly', subscriptionId: id, now: at('2026-01-15T00:00:00Z') });
+      const asked = [user.id, user.id, other.id];
+      const results = await Promise.all(asked.map(start));
+      const winner = results.findIndex((r) => r.ok && !r.replayed);
+      expect(winner).toBeGreaterThanOrEqual(0);
+      const owner = asked[winner];
+      // Whoever came first owns the id: the owner's duplicate replays, the other user's start is refused.
+      results.forEach((r, i) => {
+        if (i === winner) return;
+        if (asked[i] === owner) expect(r).toMatchObject({ ok: true, replayed: true, subscription: { userId: owner } });
+        else expect(r).toMatchObject({ ok: false, reason: 'idempotency_conflict' });
+      });
+      const [counts] = await queryRows<{ subs: number; batches: number }>(
+        t.db,
+        sql`select (select count(*) from subscriptions where id = ${id})::int as subs,
+                   (select count(*) from credit_batches where subscription_id = ${id})::int as batches`,
+      );
+      expect(counts).toEqual({ subs: 1, batches: 1 });
+    }
+    await expectInvariants(t.db);
+  });
 });
+
