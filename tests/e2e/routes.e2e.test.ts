@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { and, eq, sql } from 'drizzle-orm';
 import { connect, type DatabaseHandle } from '@/lib/server/db/client';
 import { creditBatches, jobRuns, users } from '@/lib/server/db/schema';
+import { addUtcDays, addUtcMonths } from '@/lib/server/credits/time';
 import { queryRows } from '@/lib/server/db/sql';
 import { emptyCreditsTables } from '../helpers/db';
 import { makeSubscription } from '../helpers/factories';
@@ -99,10 +100,9 @@ describe('cron routes over HTTP, the way schedulers call them', () => {
 
   test('five installment calls at once share the due schedules between them, each installment granted once', async () => {
     // Bought a little over three months ago: installments 2, 3 and 4 are due on each schedule.
-    const bought = new Date();
-    bought.setUTCMonth(bought.getUTCMonth() - 3);
-    bought.setUTCDate(Math.min(bought.getUTCDate(), 28));
-    bought.setTime(bought.getTime() - 86_400_000);
+    // Three months and a day ago, computed from the anchor rule itself (the app reads the real clock):
+    // installments 2, 3 and 4 are due whatever today's date, May 31 included.
+    const bought = addUtcDays(addUtcMonths(new Date(), -3), -1);
     const SCHEDULES = 300;
     await seedUsers(SCHEDULES, 'e2e-yearly');
     for (let i = 0; i < SCHEDULES; i++) {
