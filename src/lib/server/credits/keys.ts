@@ -1,7 +1,8 @@
+import { sql, type SQL } from 'drizzle-orm';
 import { utcDateKey, utcMonthKey } from './time';
 
-// Idempotency keys, exactly as docs/credits.md names them. The jobs build the same strings in SQL
-// (see grant-monthly-credits.ts and process-due-schedules.ts): keep both in step.
+// Idempotency keys, exactly as docs/credits.md names them, for TypeScript (`creditKeys`) and for the
+// jobs' set-based SQL (`creditKeysSql`, each part an SQL expression): one place for both.
 export const creditKeys = {
   signup: (userId: string) => `signup:${userId}`,
   free: (userId: string, month: Date) => `free:${userId}:${utcMonthKey(month)}`,
@@ -9,6 +10,18 @@ export const creditKeys = {
   lifetimeMonth: (subscriptionId: string, month: Date) => `lifetime:${subscriptionId}:${utcMonthKey(month)}`,
   installment: (scheduleId: string, n: number) => `schedule:${scheduleId}:${n}`,
   purchase: (purchaseId: string) => `purchase:${purchaseId}`,
+};
+
+/** The same keys built in SQL from column expressions (dates as UTC timestamptz). */
+export const creditKeysSql = {
+  free: (userId: SQL, month: SQL) => sql`'free:' || ${userId} || ':' || to_char(${month}, 'YYYY-MM')`,
+  subscriptionPeriod: (subscriptionId: SQL, periodStart: SQL) => sql`'subscription:' || ${subscriptionId} || ':' || to_char(${periodStart}, 'YYYY-MM-DD')`,
+  lifetimeMonth: (subscriptionId: SQL, month: SQL) => sql`'lifetime:' || ${subscriptionId} || ':' || to_char(${month}, 'YYYY-MM')`,
+  installment: (scheduleId: SQL, n: SQL) => sql`'schedule:' || ${scheduleId} || ':' || ${n}`,
+  /** The key of a batch's expiry entry. */
+  expire: (batchId: SQL) => sql`'expire:' || ${batchId}`,
+  /** The key of a batch's void entry, per voided run. */
+  void: (jobRunId: string, batchId: SQL) => sql`'void:' || ${jobRunId} || ':' || ${batchId}`,
 };
 
 /**

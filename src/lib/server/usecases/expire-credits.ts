@@ -4,6 +4,8 @@ import type { Database } from '@/lib/server/db/types';
 import { queryRows } from '@/lib/server/db/sql';
 import { lockBalances } from '@/lib/server/credits/balances';
 import { runJob, writeChunk, type JobOptions } from '@/lib/server/credits/job-runner';
+import { creditKeysSql } from '@/lib/server/credits/keys';
+import { postLostCredits } from '@/lib/server/credits/posting';
 
 export type ExpireCreditsParams = JobOptions & {
   /** Stop after this many batches have been looked at (the call then reports `hasMore: true`). */
@@ -116,20 +118,7 @@ async function expireChunk(
       returning b.id, b.user_id, b.expired_amount as lost
     ), lost as (
       select * from expired where lost > 0
-    ), running as (
-      select l.*, bal.balance - sum(l.lost) over (partition by l.user_id order by l.id) as balance_after
-        from lost l join credit_balances bal on bal.user_id = l.user_id
-    ), entries as (
-      insert into credit_ledger (user_id, delta, balance_after, kind, batch_id, operation_key, job_run_id, created_at)
-      select user_id, -lost, balance_after, 'expire', id, 'expire:' || id, ${p.jobId}::uuid, ${now}::timestamptz from running
-       order by user_id, id
-    ), per_user as (
-      select user_id, sum(lost)::bigint as lost from lost group by user_id
-    ), balances as (
-      update credit_balances b
-         set balance = b.balance - pu.lost, total_expired = b.total_expired + pu.lost, updated_at = ${now}::timestamptz
-        from per_user pu where b.user_id = pu.user_id
-    )
+    ), ${postLostCredits({ kind: 'expire', key: creditKeysSql.expire, total: 'total_expired', jobId: p.jobId, metadata: null, now })}
     select (select count(*) from expired)::int as batches,
            (select count(distinct user_id) from expired)::int as users,
            coalesce((select sum(lost) from lost), 0)::bigint as expired`,

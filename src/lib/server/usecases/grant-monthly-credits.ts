@@ -5,7 +5,8 @@ import { jobRuns } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import { queryRows } from '@/lib/server/db/sql';
 import { lockBalances } from '@/lib/server/credits/balances';
-import { creditInsertedBatches } from '@/lib/server/credits/grant-sql';
+import { postGrantedBatches } from '@/lib/server/credits/posting';
+import { creditKeysSql } from '@/lib/server/credits/keys';
 import { runJob, writeChunk, type JobOptions } from '@/lib/server/credits/job-runner';
 import { utcDateKey } from '@/lib/server/credits/time';
 import { planEnds, planInForceDuringMonth } from '@/lib/server/credits/plans-in-force';
@@ -147,21 +148,21 @@ async function grantChunk(
       select user_id, coalesce(credits, ('plan missing from src/config: ' || plan_id)::int) as amount, 'subscription' as source,
              coalesce(category, 'paid') as category, period_start as effective_at,
              period_end + make_interval(days => grace_days) as expires_at,
-             'subscription:' || id || ':' || to_char(period_start, 'YYYY-MM-DD') as key, id as subscription_id, null::text as purchase_id
+             ${creditKeysSql.subscriptionPeriod(sql`id`, sql`period_start`)} as key, id as subscription_id, null::text as purchase_id
         from monthly_periods
        where period_start <= ${now}::timestamptz and period_end + make_interval(days => grace_days) > ${now}::timestamptz
          and (ends_at is null or period_start < ends_at)
       union all
       select user_id, coalesce(credits, ('plan missing from src/config: ' || plan_id)::int), 'lifetime', coalesce(category, 'paid'), month_start,
              date_trunc('month', ${now}::timestamptz) + interval '1 month',
-             'lifetime:' || id || ':' || to_char(${now}::timestamptz, 'YYYY-MM'), id, id
+             ${creditKeysSql.lifetimeMonth(sql`id`, sql`${now}::timestamptz`)}, id, id
         from lifetime_months where ends_at is null or month_start < ends_at
       union all
       select c.user_id, ${free.credits}::bigint, 'free', ${free.category}, date_trunc('month', ${now}::timestamptz),
              ${free.validityDays === null
                ? sql`date_trunc('month', ${now}::timestamptz) + interval '1 month'`
                : sql`${now}::timestamptz + make_interval(days => ${free.validityDays}::int)`},
-             'free:' || c.user_id || ':' || to_char(${now}::timestamptz, 'YYYY-MM'), null, null
+             ${creditKeysSql.free(sql`c.user_id`, sql`${now}::timestamptz`)}, null, null
         from chunk c
        where not exists (select 1 from subscriptions s where s.user_id = c.user_id and ${planInForceDuringMonth('s', now)})
     ), inserted as (
@@ -170,7 +171,7 @@ async function grantChunk(
         from due order by user_id, key
       on conflict (idempotency_key) do nothing
       returning id, user_id, amount, idempotency_key
-    ), ${creditInsertedBatches({ jobId: p.jobId, now })}
+    ), ${postGrantedBatches({ jobId: p.jobId, now })}
     select (select count(*) from due)::int as due,
            (select count(*) from inserted)::int as granted,
            coalesce((select sum(amount) from inserted), 0)::bigint as credits`,

@@ -3,7 +3,8 @@ import { sql } from 'drizzle-orm';
 import type { Database } from '@/lib/server/db/types';
 import { queryRows } from '@/lib/server/db/sql';
 import { lockBalances } from '@/lib/server/credits/balances';
-import { creditInsertedBatches } from '@/lib/server/credits/grant-sql';
+import { postGrantedBatches } from '@/lib/server/credits/posting';
+import { creditKeysSql } from '@/lib/server/credits/keys';
 import { jobTransaction, runJob, writeChunk, type JobOptions } from '@/lib/server/credits/job-runner';
 import { planEnds } from '@/lib/server/credits/plans-in-force';
 
@@ -164,7 +165,7 @@ async function installmentsDue(
            sum(i.amount)::bigint as "totalGranted", count(*)::int as "grantsProcessed",
            (s.installments_total - s.installments_done - count(*))::int as "remainingGrants"
       from s join inst i on i.schedule_id = s.id
-     where not exists (select 1 from credit_batches b where b.idempotency_key = 'schedule:' || i.schedule_id || ':' || i.n)
+     where not exists (select 1 from credit_batches b where b.idempotency_key = ${creditKeysSql.installment(sql`i.schedule_id`, sql`i.n`)})
      group by s.id, s.subscription_id, s.user_id, s.installments_total, s.installments_done
      order by s.id`,
   );
@@ -186,12 +187,12 @@ async function grantInstallments(
       select user_id, amount, amount, 'schedule', category, due_at,
              case when validity_days is null then null
                   else greatest(due_at, ${now}::timestamptz) + make_interval(days => validity_days) end,
-             'schedule:' || schedule_id || ':' || n, subscription_id, schedule_id, n, ${p.jobId}::uuid, ${now}::timestamptz
+             ${creditKeysSql.installment(sql`schedule_id`, sql`n`)}, subscription_id, schedule_id, n, ${p.jobId}::uuid, ${now}::timestamptz
         from inst where amount > 0
        order by user_id, schedule_id, n
       on conflict (idempotency_key) do nothing
       returning id, user_id, amount, idempotency_key
-    ), ${creditInsertedBatches({ jobId: p.jobId, now })}, per_schedule as (
+    ), ${postGrantedBatches({ jobId: p.jobId, now })}, per_schedule as (
       select s.id as schedule_id, count(i.n)::int as installments, coalesce(sum(i.amount), 0)::bigint as amount,
              s.installments_done + count(i.n) >= s.installments_total as completed,
              -- The next installment falls on or after the moment the plan stopped: nothing more is due.

@@ -4,6 +4,8 @@ import { jobRuns, type JobRun } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import { queryRows, transaction } from '@/lib/server/db/sql';
 import { lockBalances } from '@/lib/server/credits/balances';
+import { creditKeysSql } from '@/lib/server/credits/keys';
+import { postLostCredits } from '@/lib/server/credits/posting';
 import { RUN_PRESUMED_DEAD_AFTER_MS } from '@/lib/server/credits/job-runner';
 
 export type VoidJobRunParams = {
@@ -166,27 +168,23 @@ async function voidChunk(
       select id, user_id, remaining from credit_batches
        where ${liveBatchOfRun(p.jobRunId, p.now)}
          and user_id in (select value from jsonb_array_elements_text(${JSON.stringify(p.userIds)}::jsonb))
-         and not exists (select 1 from credit_ledger l where l.operation_key = 'void:' || ${p.jobRunId} || ':' || credit_batches.id)
+         and not exists (select 1 from credit_ledger l where l.operation_key = ${creditKeysSql.void(p.jobRunId, sql`credit_batches.id`)})
        order by user_id, id
        for update
     ), voided as (
       update credit_batches b set remaining = 0
         from locked l where b.id = l.id
       returning b.id, b.user_id, l.remaining as lost
-    ), running as (
-      select v.*, bal.balance - sum(v.lost) over (partition by v.user_id order by v.id) as balance_after
-        from voided v join credit_balances bal on bal.user_id = v.user_id
-    ), entries as (
-      insert into credit_ledger (user_id, delta, balance_after, kind, batch_id, operation_key, metadata, created_at)
-      select user_id, -lost, balance_after, 'void', id, 'void:' || ${p.jobRunId} || ':' || id, ${metadata}::jsonb, ${now}::timestamptz
-        from running order by user_id, id
-    ), per_user as (
-      select user_id, sum(lost)::bigint as lost from voided group by user_id
-    ), balances as (
-      update credit_balances b
-         set balance = b.balance - pu.lost, total_consumed = b.total_consumed + pu.lost, updated_at = ${now}::timestamptz
-        from per_user pu where b.user_id = pu.user_id
-    )
+    ), lost as (
+      select * from voided where lost > 0
+    ), ${postLostCredits({
+      kind: 'void',
+      key: (batchId) => creditKeysSql.void(p.jobRunId, batchId),
+      total: 'total_consumed',
+      jobId: null,
+      metadata,
+      now,
+    })}
     select (select count(*) from voided)::int as batches,
            (select count(distinct user_id) from voided)::int as users,
            coalesce((select sum(lost) from voided), 0)::bigint as amount`,
