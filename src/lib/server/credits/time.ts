@@ -1,11 +1,12 @@
-// All credit dates are UTC. These helpers never read the process time zone, so a server running
-// in Europe/Paris grants on the same instants as one in UTC.
+import { UTCDate } from '@date-fns/utc';
+import { addDays, addMonths, differenceInCalendarMonths, startOfMonth } from 'date-fns';
 
-const DAY_MS = 86_400_000;
+// All credit dates are UTC. The calendar arithmetic is date-fns' on UTCDate (@date-fns/utc), so it
+// never reads the process time zone: a server running in Europe/Paris grants on the same instants as
+// one in UTC. Each helper returns a plain Date, the type the schema and the rest of the app use.
 
-function daysInUtcMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
-}
+const utc = (date: Date) => new UTCDate(date.getTime());
+const plain = (date: Date) => new Date(date.getTime());
 
 /**
  * `date` plus `months` calendar months, clamped to the end of a shorter month (Jan 31 + 1 → Feb 28).
@@ -13,26 +14,19 @@ function daysInUtcMonth(year: number, month: number): number {
  * Periods are always computed from the anchor (`addUtcMonths(anchor, n)`), never from the previous date, so nothing drifts.
  */
 export function addUtcMonths(date: Date, months: number): Date {
-  const year = date.getUTCFullYear();
-  const targetMonthIndex = date.getUTCMonth() + months;
-  const targetYear = year + Math.floor(targetMonthIndex / 12);
-  const targetMonth = ((targetMonthIndex % 12) + 12) % 12;
-  const day = Math.min(date.getUTCDate(), daysInUtcMonth(targetYear, targetMonth));
-  return new Date(
-    Date.UTC(targetYear, targetMonth, day, date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds(), date.getUTCMilliseconds()),
-  );
+  return plain(addMonths(utc(date), months));
 }
 
 export function addUtcDays(date: Date, days: number): Date {
-  return new Date(date.getTime() + days * DAY_MS);
+  return plain(addDays(utc(date), days));
 }
 
 export function startOfUtcMonth(date: Date): Date {
-  return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1));
+  return plain(startOfMonth(utc(date)));
 }
 
 export function startOfNextUtcMonth(date: Date): Date {
-  return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1));
+  return plain(startOfMonth(addMonths(utc(date), 1)));
 }
 
 /** `2026-11` */
@@ -48,7 +42,8 @@ export function utcDateKey(date: Date): string {
 /** The index of the billing period that contains `at` (0 = the period starting at the anchor); -1 before the anchor. */
 export function periodIndexAt(anchor: Date, at: Date): number {
   if (at < anchor) return -1;
-  let n = (at.getUTCFullYear() - anchor.getUTCFullYear()) * 12 + (at.getUTCMonth() - anchor.getUTCMonth());
+  // Calendar months apart, then corrected by a day-of-month or time-of-day that has not come yet.
+  let n = differenceInCalendarMonths(utc(at), utc(anchor));
   while (n > 0 && addUtcMonths(anchor, n) > at) n--;
   while (addUtcMonths(anchor, n + 1) <= at) n++;
   return n;

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import postgres from 'postgres';
-import { onRealServer, testServerUrl } from '../../../helpers/db';
+import { onRealServer, testServerUrl } from '@tests/helpers/db';
 
 // postgres.js 3.4.9 defers small writes with setImmediate; when a backend dies, that deferred write
 // ran on a null socket and threw outside any promise, killing the process (porsager/postgres#1154,
-// #1208). scripts/patch-postgres.mjs guards it at install time; this proves the guard is there.
+// #1208). patches/postgres+3.4.9.patch guards it (patch-package applies it at install and fails the
+// install if it no longer applies); this proves the guard is there.
 if (!onRealServer) console.log('[postgres driver] skipped: needs TEST_DATABASE_URL (a server whose backends can be terminated)');
 
 const settle = (query: Promise<unknown>) =>
