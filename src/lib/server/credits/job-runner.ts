@@ -4,6 +4,7 @@ import { and, eq } from 'drizzle-orm';
 import { jobRuns, type JobName, type JobTrigger } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import { isConnectionError, isRetryableDbError, transaction } from '@/lib/server/db/sql';
+import { jobCatalog } from '@/lib/server/jobs/catalog';
 
 export type JobOptions = {
   trigger: JobTrigger;
@@ -34,12 +35,6 @@ export type JobOutcome<R> = {
   hasMore: boolean;
   cursor?: string | null;
   referenceDate?: string;
-};
-
-const LOG_NAMES: Record<JobName, { label: string; what: string }> = {
-  grant: { label: 'Credits Grant Job', what: 'daily grant process' },
-  expire: { label: 'Credits Expire Job', what: 'expiry process' },
-  'subscription-grants': { label: 'Subscription Grants Job', what: 'installment process' },
 };
 
 /**
@@ -73,7 +68,7 @@ export async function runJob<R extends object>(
   const jobId = options.jobId ?? randomUUID();
   const now = options.now ?? new Date();
   const startedAt = Date.now();
-  const { label, what } = LOG_NAMES[job];
+  const { label, what } = jobCatalog[job].log;
   const timeBudgetMs = options.timeBudgetMs ?? 20_000;
   console.log(`[${label} ${jobId}] Starting ${what}${options.dryRun ? ' (dry run)' : ''}`);
   try {
@@ -104,7 +99,8 @@ export async function runJob<R extends object>(
         finishedAt: new Date(),
       })
       .where(eq(jobRuns.id, jobId));
-    const counts = summarize(outcome.results);
+    // Each job's own summary of its results (the catalog types it for that job's results).
+    const counts = (jobCatalog[job].summary as (results: R) => string)(outcome.results);
     console.log(`[${label} ${jobId}] Completed in ${durationMs}ms. ${counts}${outcome.hasMore ? ' (more work remains)' : ''}`);
     return { jobId, durationMs, ...outcome };
   } catch (error) {
@@ -136,13 +132,6 @@ async function recordPendingFailures(db: Database) {
       .where(and(eq(jobRuns.id, jobId), eq(jobRuns.status, 'running')));
     pendingFailures.delete(jobId);
   }
-}
-
-function summarize(results: object): string {
-  const r = results as Record<string, unknown>;
-  if ('successful' in r) return `Processed: ${r.processed}, Successful: ${r.successful}, Skipped: ${r.skipped}, Failed: ${r.failed}`;
-  if ('processedBatches' in r) return `Processed: ${r.processedBatches} batches, Users: ${r.processedUsers}, Expired: ${r.totalExpiredAmount}, Failed: ${r.failed}`;
-  return `Processed: ${r.processed}, Schedules: ${r.schedulesTouched}, Failed: ${r.failed}`;
 }
 
 function errorMessage(error: unknown): string {

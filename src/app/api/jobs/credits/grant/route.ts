@@ -1,11 +1,5 @@
-import { z } from 'zod';
-import { env } from '@/env';
-import { getDb } from '@/lib/server/db';
-import { runContinuable } from '@/lib/server/http/continuation';
-import { withCronAuth } from '@/lib/server/http/cron-auth';
-import { clampedInt, flag, parseQuery } from '@/lib/server/http/query';
-import { invalidQuery, methodNotAllowed } from '@/lib/server/http/responses';
-import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits';
+import { cronJobRoute } from '@/lib/server/http/cron-job-route';
+import { jobs } from '@/lib/server/jobs/registry';
 
 // Node.js is Next's default runtime; said here because postgres.js and PGlite need it. (If Cache
 // Components is ever enabled, delete this line: that mode refuses the `runtime` export.)
@@ -14,49 +8,5 @@ export const runtime = 'nodejs';
 // A call that continues itself waits up to the rest of this for the next link's answer.
 export const maxDuration = 60;
 
-// `limit`: users looked at in this call (1…100 000); unset, only the time budget stops a call, and a
-// call that ends with `hasMore` continues itself (see continuation.ts). With a limit it never does:
-// the caller asked for a small call and calls again itself.
-const querySchema = z.object({
-  limit: clampedInt(1, 100_000).optional(),
-  dryRun: flag.optional(),
-});
-
-// GET|POST /api/jobs/credits/grant - the daily grant job (free, monthly and lifetime credits)
-const grant = withCronAuth(async ({ req, trigger, jobId }) => {
-  const query = parseQuery(req, querySchema);
-  if (!query.ok) return invalidQuery(query.details);
-  const { CRON_TIME_BUDGET_MS, CREDITS_CHUNK_SIZE } = env();
-  const continuable = query.data.limit === undefined && !query.data.dryRun;
-  return runContinuable({ req, jobId, job: 'grant', continuable, maxDurationSeconds: maxDuration }, async () => {
-    const run = await grantMonthlyCredits(await getDb(), {
-      trigger,
-      jobId,
-      limit: query.data.limit,
-      dryRun: query.data.dryRun,
-      timeBudgetMs: CRON_TIME_BUDGET_MS,
-      chunkSize: CREDITS_CHUNK_SIZE,
-    });
-    const { processed, successful, skipped, failed } = run.results;
-    return {
-      body: {
-        success: true,
-        jobId: run.jobId,
-        date: run.date,
-        duration: run.durationMs,
-        results: { processed, successful, skipped, failed },
-        hasMore: run.hasMore,
-      },
-      // Every call moves the day's cursor forward (past failed users too), so a continuation always progresses.
-      hasMore: run.hasMore,
-    };
-  });
-});
-
-export const GET = grant;
-export const POST = grant;
-export const PUT = methodNotAllowed;
-export const PATCH = methodNotAllowed;
-export const DELETE = methodNotAllowed;
-export const HEAD = methodNotAllowed;
-export const OPTIONS = methodNotAllowed;
+// GET|POST /api/jobs/credits/grant - see the job's entry in src/lib/server/jobs/registry.ts
+export const { GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS } = cronJobRoute(jobs.grant, { maxDuration });

@@ -1,0 +1,155 @@
+import 'server-only';
+import { z } from 'zod';
+import type { JobName, JobTrigger } from '@/lib/server/db/schema';
+import type { Database } from '@/lib/server/db/types';
+import type { JobOptions } from '@/lib/server/credits/job-runner';
+import type { CallOutcome } from '@/lib/server/http/continuation';
+import { clampedInt, flag } from '@/lib/server/http/query';
+import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits';
+import { expireCredits } from '@/lib/server/usecases/expire-credits';
+import { processDueSchedules } from '@/lib/server/usecases/process-due-schedules';
+import { jobCatalog } from './catalog';
+
+/**
+ * Every job, once: its route path and log lines (from the catalog), the query its route accepts, the
+ * usecase call, and the answer. The cron routes (`cronJobRoute`) and `npm run jobs` both run a job
+ * through its entry here, so a route and the CLI cannot answer differently. A fourth job is its
+ * usecase, its name in the schema's `job_runs.job` enum, an entry in the catalog and one here (the
+ * types refuse one without the other), a route file of a few lines, and a `vercel.json` line.
+ */
+
+/** What every job's query has: an explicit `limit` or a dry run means the call does not continue itself. */
+type QueryBase = { limit?: number | undefined; dryRun?: boolean | undefined };
+type QuerySchema = z.ZodObject & z.ZodType<QueryBase>;
+
+export type JobRunParams<Query> = Pick<JobOptions, 'trigger' | 'jobId' | 'now' | 'onChunk'> & {
+  trigger: JobTrigger;
+  /** The route's parsed query; the CLI builds the same fields from its options (absent ones take the usecase's default). */
+  query: Partial<Query>;
+  timeBudgetMs: number;
+  chunkSize: number;
+};
+
+type RunResult = { jobId: string; hasMore: boolean };
+
+export interface JobDefinition<Q extends QuerySchema = QuerySchema, Run extends RunResult = RunResult> {
+  name: JobName;
+  path: string;
+  log: { label: string; what: string };
+  /** The route's query (strict: an unknown key is refused by `parseQuery`). Out-of-range numbers are clamped. */
+  query: Q;
+  run(db: Database, params: JobRunParams<z.output<Q>>): Promise<Run>;
+  /** The route's answer, byte for byte (keys in this order), and what the continuation needs to know. */
+  respond(run: Run): CallOutcome;
+  /** What a run adds to the CLI's totals (`failed` among them: any failed row makes the CLI exit 1). */
+  counts(run: Run): Record<string, number>;
+}
+
+function defineJob<N extends JobName, Q extends QuerySchema, Run extends RunResult>(
+  name: N,
+  definition: Omit<JobDefinition<Q, Run>, 'name' | 'path' | 'log'>,
+): JobDefinition<Q, Run> & { name: N } {
+  const { path, log } = jobCatalog[name];
+  return { name, path, log, ...definition };
+}
+
+/** The runner's options every job shares; the query's own fields are added by each entry. */
+const options = ({ trigger, jobId, now, onChunk, timeBudgetMs, chunkSize }: JobRunParams<unknown>) => ({
+  trigger,
+  jobId,
+  now,
+  onChunk,
+  timeBudgetMs,
+  chunkSize,
+});
+
+export const jobs = {
+  // GET|POST /api/jobs/credits/grant - the daily grant job (free, monthly and lifetime credits)
+  grant: defineJob('grant', {
+    // `limit`: users looked at in this call (1…100 000); unset, only the time budget stops a call, and a
+    // call that ends with `hasMore` continues itself (see continuation.ts). With a limit it never does:
+    // the caller asked for a small call and calls again itself.
+    query: z.object({
+      limit: clampedInt(1, 100_000).optional(),
+      dryRun: flag.optional(),
+    }),
+    run: (db, p) => grantMonthlyCredits(db, { ...options(p), limit: p.query.limit, dryRun: p.query.dryRun }),
+    respond: (run) => {
+      const { processed, successful, skipped, failed } = run.results;
+      return {
+        body: {
+          success: true,
+          jobId: run.jobId,
+          date: run.date,
+          duration: run.durationMs,
+          results: { processed, successful, skipped, failed },
+          hasMore: run.hasMore,
+        },
+        // Every call moves the day's cursor forward (past failed users too), so a continuation always progresses.
+        hasMore: run.hasMore,
+      };
+    },
+    counts: (run) => run.results,
+  }),
+
+  // GET|POST /api/jobs/credits/expire - the daily expiry job
+  expire: defineJob('expire', {
+    // `limit`: due batches looked at in this call (1…100 000); unset, only the time budget stops a call,
+    // and a call that ends with `hasMore` continues itself (see continuation.ts). With a limit it never does.
+    query: z.object({
+      limit: clampedInt(1, 100_000).optional(),
+      dryRun: flag.optional(),
+    }),
+    run: (db, p) => expireCredits(db, { ...options(p), limit: p.query.limit, dryRun: p.query.dryRun }),
+    respond: (run) => {
+      // `failed` is not in the contract's example: without it, a batch that could not be expired would be invisible.
+      const { processedBatches, processedUsers, totalExpiredAmount, failed } = run.results;
+      return {
+        body: {
+          success: true,
+          jobId: run.jobId,
+          duration: run.durationMs,
+          results: { processedBatches, processedUsers, totalExpiredAmount, failed },
+          hasMore: run.hasMore,
+        },
+        hasMore: run.hasMore,
+        // A call that expired nothing does not continue: a failed batch stays due, and the next call would
+        // meet the same ones first; batches another call took are that call's to finish.
+        progressed: processedBatches > 0,
+      };
+    },
+    counts: (run) => run.results,
+  }),
+
+  // GET|POST /api/cron/subscription-grants - pays out due installments of yearly plans
+  'subscription-grants': defineJob('subscription-grants', {
+    // The contract's bounds: schedules per call 1…500, installments per schedule per call 1…36 (default 12).
+    // No `limit` (what a once-a-day scheduler sends): only the time budget stops a call, and a call that
+    // ends with `hasMore` continues itself (see continuation.ts), so one daily call pays every due
+    // installment. A fixed default of 50 schedules fell further behind every day on a busy install.
+    // With a limit the call never continues itself: the caller asked for a small call.
+    query: z.object({
+      limit: clampedInt(1, 500).optional(),
+      catchUp: clampedInt(1, 36).default(12),
+      dryRun: flag.optional(),
+    }),
+    run: (db, p) => processDueSchedules(db, { ...options(p), ...p.query }),
+    // `failed` is not in the contract's example: without it, a schedule that could not be paid would be invisible.
+    respond: (run) => ({
+      body: {
+        processed: run.processed,
+        schedulesTouched: run.schedulesTouched,
+        failed: run.failed,
+        jobId: run.jobId,
+        duration: run.durationMs,
+        hasMore: run.hasMore,
+        grants: run.grants,
+      },
+      hasMore: run.hasMore,
+      // A call that paid nothing does not continue: the due schedules it met were held by another call
+      // (`SKIP LOCKED`), which carries on, or failed, and the next call would take the same ones first.
+      progressed: run.processed + run.schedulesTouched > 0,
+    }),
+    counts: (run) => ({ processed: run.processed, schedulesTouched: run.schedulesTouched, failed: run.failed }),
+  }),
+} satisfies { [J in JobName]: JobDefinition & { name: J } };
