@@ -1,6 +1,7 @@
 import 'server-only';
 import { sql } from 'drizzle-orm';
 import type { Database } from '@/lib/server/db/types';
+import type { CreditBatch } from '@/lib/server/db/schema';
 import { queryRows } from '@/lib/server/db/sql';
 import { lockBalances } from '@/lib/server/credits/balances';
 import { runJob, writeChunk, type JobOptions } from '@/lib/server/credits/job-runner';
@@ -19,7 +20,8 @@ export type ExpireCreditsResult = {
   hasMore: boolean;
 };
 
-type DueBatch = { id: string; user_id: string; expires_at: string };
+/** A due batch as the walk reads it: the id and expiry as text, exact for the keyset (a bigint id, microseconds). */
+type DueBatch = Pick<CreditBatch, 'userId'> & { id: string; expiresAt: string };
 type ChunkCounts = { batches: number; users: number; expired: number };
 
 /**
@@ -67,12 +69,12 @@ export async function expireCredits(db: Database, params: ExpireCreditsParams): 
 }
 
 async function nextDueBatches(db: Database, now: Date, after: DueBatch | null, size: number): Promise<DueBatch[]> {
-  const keyset = after ? sql`and (expires_at, id) > (${after.expires_at}::timestamptz, ${after.id}::bigint)` : sql``;
+  const keyset = after ? sql`and (expires_at, id) > (${after.expiresAt}::timestamptz, ${after.id}::bigint)` : sql``;
   // The order names the table's columns: a bare `id` would sort by the text alias ('10000' < '9999')
   // while the keyset compares bigints, and batches would be skipped.
   return queryRows<DueBatch>(
     db,
-    sql`select id::text as id, user_id, expires_at::text as expires_at from credit_batches
+    sql`select id::text as id, user_id as "userId", expires_at::text as "expiresAt" from credit_batches
          where expired_at is null and expires_at is not null and expires_at <= ${now.toISOString()}::timestamptz ${keyset}
          order by credit_batches.expires_at, credit_batches.id limit ${size}`,
   );
@@ -81,9 +83,9 @@ async function nextDueBatches(db: Database, now: Date, after: DueBatch | null, s
 function groupByUser(batches: DueBatch[]): { userId: string; batchIds: string[] }[] {
   const groups = new Map<string, string[]>();
   for (const batch of batches) {
-    const ids = groups.get(batch.user_id) ?? [];
+    const ids = groups.get(batch.userId) ?? [];
     ids.push(batch.id);
-    groups.set(batch.user_id, ids);
+    groups.set(batch.userId, ids);
   }
   return [...groups].map(([userId, batchIds]) => ({ userId, batchIds }));
 }

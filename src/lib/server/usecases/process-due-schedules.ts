@@ -1,6 +1,7 @@
 import 'server-only';
 import { sql } from 'drizzle-orm';
 import type { Database } from '@/lib/server/db/types';
+import type { CreditSchedule } from '@/lib/server/db/schema';
 import { queryRows } from '@/lib/server/db/sql';
 import { lockBalances } from '@/lib/server/credits/balances';
 import { postGrantedBatches } from '@/lib/server/credits/posting';
@@ -106,12 +107,12 @@ export async function processDueSchedules(db: Database, params: ProcessDueSchedu
   return { jobId: run.jobId, durationMs: run.durationMs, processed, schedulesTouched, failed, grants, hasMore: run.hasMore };
 }
 
-type DueSchedule = { id: string; user_id: string };
+type DueSchedule = Pick<CreditSchedule, 'id' | 'userId'>;
 
 async function takeDueSchedules(tx: Database, now: Date, size: number, skip: Set<string>, lock: boolean): Promise<DueSchedule[]> {
   return queryRows<DueSchedule>(
     tx,
-    sql`select id::text as id, user_id from credit_schedules
+    sql`select id::text as id, user_id as "userId" from credit_schedules
          where status = 'active' and next_due_at <= ${now.toISOString()}::timestamptz
            and not (id = any (select value::uuid from jsonb_array_elements_text(${JSON.stringify([...skip])}::jsonb)))
          order by next_due_at, id
@@ -176,7 +177,7 @@ async function grantInstallments(
   tx: Database,
   p: { schedules: DueSchedule[]; now: Date; jobId: string; catchUp: number },
 ): Promise<{ processed: number; grants: ScheduleGrant[] }> {
-  await lockBalances(tx, p.schedules.map((s) => s.user_id));
+  await lockBalances(tx, p.schedules.map((s) => s.userId));
   const now = p.now.toISOString();
   const rows = await queryRows<ScheduleGrant & { granted: number }>(
     tx,

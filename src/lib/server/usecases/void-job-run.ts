@@ -1,6 +1,7 @@
 import 'server-only';
 import { and, eq, sql } from 'drizzle-orm';
-import { jobRuns, type JobRun } from '@/lib/server/db/schema';
+import { z } from 'zod';
+import { jobRuns, type CreditBatch, type JobRun } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import { queryRows, transaction } from '@/lib/server/db/sql';
 import { lockBalances } from '@/lib/server/credits/balances';
@@ -44,7 +45,8 @@ export type VoidJobRunResult =
 
 type Counts = { batches: number; users: number; amount: number };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// Any 8-4-4-4-12 hex id, as Postgres' uuid type accepts (z.uuid() would also demand an RFC version digit).
+const jobRunIdSchema = z.guid();
 
 /**
  * Takes back what a job run granted and nobody has spent yet: each batch the run created that is
@@ -62,7 +64,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * (the contract's locking order), so a void running next to the jobs or a consumption never deadlocks.
  */
 export async function voidJobRun(db: Database, params: VoidJobRunParams): Promise<VoidJobRunResult> {
-  if (!UUID.test(params.jobRunId)) {
+  if (!jobRunIdSchema.safeParse(params.jobRunId).success) {
     return { ok: false, reason: 'invalid_job_run_id', message: `"${params.jobRunId}" is not a job run id (a UUID)` };
   }
   const [run] = await db.select().from(jobRuns).where(eq(jobRuns.id, params.jobRunId));
@@ -132,13 +134,13 @@ const liveBatchOfRun = (jobRunId: string, now: Date) => sql`
   and (expires_at is null or expires_at > ${now.toISOString()}::timestamptz)`;
 
 async function usersWithLiveBatches(db: Database, jobRunId: string, now: Date, after: string, size: number): Promise<string[]> {
-  const rows = await queryRows<{ user_id: string }>(
+  const rows = await queryRows<Pick<CreditBatch, 'userId'>>(
     db,
-    sql`select distinct user_id from credit_batches
+    sql`select distinct user_id as "userId" from credit_batches
          where ${liveBatchOfRun(jobRunId, now)} and user_id > ${after}
          order by user_id limit ${size}`,
   );
-  return rows.map((row) => row.user_id);
+  return rows.map((row) => row.userId);
 }
 
 async function countChunk(db: Database, p: { jobRunId: string; userIds: string[]; now: Date }): Promise<Counts> {
