@@ -103,7 +103,7 @@ function plansForSql(config: CreditsConfig) {
 }
 
 /**
- * One chunk in one statement. Keys are the contract's (`subscription:{id}:{periodStart}`,
+ * One chunk in one statement. Keys are those of docs/credits.md (`subscription:{id}:{periodStart}`,
  * `lifetime:{id}:{YYYY-MM}`, `free:{userId}:{YYYY-MM}`); `on conflict do nothing` makes a repeated or
  * concurrent run skip what is already granted. Month arithmetic runs in the session's UTC time zone.
  */

@@ -61,7 +61,7 @@ const jobRunIdSchema = z.guid();
  * stay used, so the jobs will not grant those credits again.
  *
  * Users are handled in id order, one transaction per chunk, balance rows locked before batches
- * (the contract's locking order), so a void running next to the jobs or a consumption never deadlocks.
+ * (the locking order of docs/credits.md), so a void running next to the jobs or a consumption never deadlocks.
  */
 export async function voidJobRun(db: Database, params: VoidJobRunParams): Promise<VoidJobRunResult> {
   if (!jobRunIdSchema.safeParse(params.jobRunId).success) {
