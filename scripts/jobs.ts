@@ -1,26 +1,24 @@
 // npm run jobs -- <grant|expire|subscription-grants> [options]
-// Runs a credits job through the same usecases as the cron routes (job runs recorded with trigger
+// Runs a credits job through its registry entry, as the cron routes do (job runs recorded with trigger
 // `cli`), calling again while work remains. Progress goes to stderr, the final JSON to stdout.
 import { env } from '@/env';
 import { JobFailedError } from '@/lib/server/credits/job-runner';
 import { addUtcDays, utcDateKey } from '@/lib/server/credits/time';
-import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits';
-import { expireCredits } from '@/lib/server/usecases/expire-credits';
-import { processDueSchedules } from '@/lib/server/usecases/process-due-schedules';
+import { isJobName, jobCatalog, jobNames, jobNamesInWords } from '@/lib/server/jobs/catalog';
+import { jobs, type JobDefinition } from '@/lib/server/jobs/registry';
+import type { JobName } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import { openDatabaseForScript, runMain } from './lib/cli';
 import { conciseErrorLogs, describeError, intOption, logsToStderr, parseCommandLine, usageError } from './lib/args';
 
 const HELP = `
-Usage: npm run jobs -- <grant|expire|subscription-grants> [options]
+Usage: npm run jobs -- <${jobNames.join('|')}> [options]
 
 Runs a credits job by hand, exactly as the cron routes do, and keeps calling while the job
 answers hasMore: true. Each call is a job run (trigger "cli"): see npm run credits:inspect -- runs.
 
 Jobs:
-  grant                 monthly subscriptions, lifetime plans and free credits for the UTC day
-  expire                batches whose expiry has come lose what is left of them
-  subscription-grants   installments of yearly (multi-installment) plans that are due
+${jobNames.map((job) => `  ${job.padEnd(22)}${jobCatalog[job].description}`).join('\n')}
 
 Options:
   --limit N             per call: users (grant), batches (expire), schedules (subscription-grants,
@@ -41,9 +39,6 @@ Examples:
   npm run jobs -- subscription-grants --limit 100 --catch-up 36
   npm run jobs -- expire --dry-run | jq .results
 `;
-
-const JOBS = ['grant', 'expire', 'subscription-grants'] as const;
-type Job = (typeof JOBS)[number];
 
 type CallOutcome = { jobId: string; hasMore: boolean; counts: Record<string, number>; response: Record<string, unknown> };
 
@@ -72,9 +67,10 @@ function parse() {
     },
     HELP,
   );
-  const job = positionals[0] as Job | undefined;
-  if (!job) usageError('Name a job: grant, expire or subscription-grants');
-  if (!JOBS.includes(job)) usageError(`Unknown job "${job}" (grant, expire or subscription-grants)`);
+  const name = positionals[0];
+  if (!name) usageError(`Name a job: ${jobNamesInWords}`);
+  if (!isJobName(name)) usageError(`Unknown job "${name}" (${jobNamesInWords})`);
+  const job: JobName = name;
   if (positionals.length > 1) usageError(`Unexpected argument "${positionals[1]}"`);
   if (values.date !== undefined && job !== 'grant') usageError('--date applies to the grant job only');
   if (values['catch-up'] !== undefined && job !== 'subscription-grants') usageError('--catch-up applies to subscription-grants only');
@@ -93,36 +89,19 @@ function parse() {
 
 type Options = ReturnType<typeof parse>;
 
+/** One call, through the job's registry entry: the same usecase call and the same answer as its route. */
 async function callOnce(db: Database, o: Options, onChunk: (progress: Record<string, number>) => void): Promise<CallOutcome> {
   const { CRON_TIME_BUDGET_MS, CREDITS_CHUNK_SIZE } = env();
-  const common = { trigger: 'cli' as const, dryRun: o.dryRun, timeBudgetMs: CRON_TIME_BUDGET_MS, chunkSize: CREDITS_CHUNK_SIZE, onChunk, now: o.now };
-  if (o.job === 'grant') {
-    const r = await grantMonthlyCredits(db, { ...common, limit: o.limit });
-    const { processed, successful, skipped, failed } = r.results;
-    const results = { processed, successful, skipped, failed };
-    return {
-      jobId: r.jobId,
-      hasMore: r.hasMore,
-      counts: r.results,
-      response: { success: true, jobId: r.jobId, date: r.date, duration: r.durationMs, results, hasMore: r.hasMore },
-    };
-  }
-  if (o.job === 'expire') {
-    const r = await expireCredits(db, { ...common, limit: o.limit });
-    return {
-      jobId: r.jobId,
-      hasMore: r.hasMore,
-      counts: r.results,
-      response: { success: true, jobId: r.jobId, duration: r.durationMs, results: r.results, hasMore: r.hasMore },
-    };
-  }
-  const r = await processDueSchedules(db, { ...common, limit: o.limit, catchUp: o.catchUp });
-  return {
-    jobId: r.jobId,
-    hasMore: r.hasMore,
-    counts: { processed: r.processed, schedulesTouched: r.schedulesTouched, failed: r.failed },
-    response: { processed: r.processed, schedulesTouched: r.schedulesTouched, jobId: r.jobId, duration: r.durationMs, hasMore: r.hasMore, grants: r.grants },
-  };
+  const job = jobs[o.job] as JobDefinition;
+  const run = await job.run(db, {
+    trigger: 'cli',
+    now: o.now,
+    onChunk,
+    timeBudgetMs: CRON_TIME_BUDGET_MS,
+    chunkSize: CREDITS_CHUNK_SIZE,
+    query: { limit: o.limit, dryRun: o.dryRun, ...(o.job === 'subscription-grants' ? { catchUp: o.catchUp } : {}) },
+  });
+  return { jobId: run.jobId, hasMore: run.hasMore, counts: job.counts(run), response: job.respond(run).body };
 }
 
 runMain(async () => {

@@ -16,6 +16,8 @@ import type { ProcessDueSchedulesResult } from '@/lib/server/usecases/process-du
 export type JobCatalogEntry<Results> = {
   /** The cron route's path, as `vercel.json` names it. */
   path: string;
+  /** One line for usage texts (`npm run jobs -- --help`). */
+  description: string;
   /** `[<label> <jobId>] Starting <what>` and `… Completed in …` (docs/cron.md quotes these lines). */
   log: { label: string; what: string };
   /** The counts in the `Completed` log line, from the results the job's `runJob` work returned. */
@@ -28,17 +30,20 @@ type ScheduleResults = Pick<ProcessDueSchedulesResult, 'processed' | 'schedulesT
 export const jobCatalog = {
   grant: {
     path: '/api/jobs/credits/grant',
+    description: 'monthly subscriptions, lifetime plans and free credits for the UTC day',
     log: { label: 'Credits Grant Job', what: 'daily grant process' },
     summary: (r: GrantMonthlyCreditsResult['results']) => `Processed: ${r.processed}, Successful: ${r.successful}, Skipped: ${r.skipped}, Failed: ${r.failed}`,
   },
   expire: {
     path: '/api/jobs/credits/expire',
+    description: 'batches whose expiry has come lose what is left of them',
     log: { label: 'Credits Expire Job', what: 'expiry process' },
     summary: (r: ExpireCreditsResult['results']) =>
       `Processed: ${r.processedBatches} batches, Users: ${r.processedUsers}, Expired: ${r.totalExpiredAmount}, Failed: ${r.failed}`,
   },
   'subscription-grants': {
     path: '/api/cron/subscription-grants',
+    description: 'installments of yearly (multi-installment) plans that are due',
     log: { label: 'Subscription Grants Job', what: 'installment process' },
     summary: (r: ScheduleResults) => `Processed: ${r.processed}, Schedules: ${r.schedulesTouched}, Failed: ${r.failed}`,
   },
