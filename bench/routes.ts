@@ -4,6 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { jobCatalog } from '@/lib/server/jobs/catalog';
+import type { JobName } from '@/lib/server/db/schema';
 import { percentile } from './consume';
 
 export type RouteServerOptions = {
@@ -30,12 +32,13 @@ export type RouteFigures = {
   serverPeakRssMb: number | null;
 };
 
-type Job = 'grant' | 'subscription-grants' | 'expire';
+type Job = JobName;
 
+// The paths come from the job catalog; what the bench asks of each route and counts as its rows is its own.
 const routes: Record<Job, { path: string; query: string; rows: (body: Record<string, unknown>) => number }> = {
-  grant: { path: '/api/jobs/credits/grant', query: '', rows: (b) => Number((b.results as Record<string, number>)?.successful ?? 0) },
-  'subscription-grants': { path: '/api/cron/subscription-grants', query: 'limit=500', rows: (b) => Number(b.processed ?? 0) },
-  expire: { path: '/api/jobs/credits/expire', query: '', rows: (b) => Number((b.results as Record<string, number>)?.processedBatches ?? 0) },
+  grant: { path: jobCatalog.grant.path, query: '', rows: (b) => Number((b.results as Record<string, number>)?.successful ?? 0) },
+  'subscription-grants': { path: jobCatalog['subscription-grants'].path, query: 'limit=500', rows: (b) => Number(b.processed ?? 0) },
+  expire: { path: jobCatalog.expire.path, query: '', rows: (b) => Number((b.results as Record<string, number>)?.processedBatches ?? 0) },
 };
 
 /** The server process and everything it started (Next may run the server in a child). */

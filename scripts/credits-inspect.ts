@@ -1,5 +1,6 @@
 // npm run credits:inspect -- runs | user <id|email> | overdue — read-only views for operators.
 import { RUN_PRESUMED_DEAD_AFTER_MS } from '@/lib/server/credits/job-runner';
+import { isJobName, jobNames } from '@/lib/server/jobs/catalog';
 import { and, asc, count, desc, eq, isNotNull, lte, sql } from 'drizzle-orm';
 import {
   creditBalances,
@@ -9,7 +10,6 @@ import {
   jobRuns,
   subscriptions,
   users,
-  type JobRun,
 } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import { openDatabaseForScript, runMain } from './lib/cli';
@@ -19,7 +19,7 @@ import { printTable, type Cell } from './lib/table';
 
 const HELP = `
 Usage:
-  npm run credits:inspect -- runs [--job grant|expire|subscription-grants] [--limit N]
+  npm run credits:inspect -- runs [--job ${jobNames.join('|')}] [--limit N]
   npm run credits:inspect -- user <id|email> [--limit N]
   npm run credits:inspect -- overdue [--limit N]
 
@@ -36,8 +36,6 @@ Options:
   --json        print JSON instead of tables
   -h, --help    this help
 `;
-
-const JOB_NAMES: JobRun['job'][] = ['grant', 'expire', 'subscription-grants'];
 
 type Ctx = { db: Database; limit: number | undefined; json: boolean; now: Date };
 
@@ -58,8 +56,8 @@ function countsOf(results: Record<string, unknown> | null): string {
 }
 
 async function showRuns(ctx: Ctx, job: string | undefined) {
-  if (job !== undefined && !JOB_NAMES.includes(job as JobRun['job'])) usageError(`Unknown job "${job}" (${JOB_NAMES.join(', ')})`);
-  const jobs = job ? [job as JobRun['job']] : JOB_NAMES;
+  if (job !== undefined && !isJobName(job)) usageError(`Unknown job "${job}" (${jobNames.join(', ')})`);
+  const jobs = job ? [job] : jobNames;
   const all: Record<string, unknown[]> = {};
   for (const name of jobs) {
     const runs = await ctx.db

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { Cron } from 'croner';
 import { z } from 'zod';
+import { jobForPath } from '@/lib/server/jobs/catalog';
 
 export type CronEntry = { name: string; path: string; schedule: string };
 
@@ -28,13 +29,6 @@ export type SchedulerOptions = {
   maxCalls?: number;
 };
 
-/** The job names of the routes in `vercel.json`, for log lines. */
-const JOB_NAMES: Record<string, string> = {
-  '/api/jobs/credits/grant': 'grant',
-  '/api/jobs/credits/expire': 'expire',
-  '/api/cron/subscription-grants': 'subscription-grants',
-};
-
 const vercelJson = z.object({
   crons: z.array(z.object({ path: z.string().startsWith('/'), schedule: z.string().min(1) })).min(1),
 });
@@ -54,7 +48,8 @@ export function loadCronEntries(file: string): CronEntry[] {
     throw new Error(`${file} has no valid "crons" list (${error instanceof z.ZodError ? error.issues[0]?.message : 'not JSON'})`);
   }
   return parsed.crons.map((cron) => {
-    const entry = { name: JOB_NAMES[cron.path.split('?')[0]!] ?? cron.path, path: cron.path, schedule: cron.schedule };
+    // Named by the job registry's catalog in log lines; a path it does not know keeps its path as its name.
+    const entry = { name: jobForPath(cron.path) ?? cron.path, path: cron.path, schedule: cron.schedule };
     cronFor(entry); // refuse a bad expression at start-up, not at 01:00
     return entry;
   });

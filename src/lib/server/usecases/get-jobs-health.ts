@@ -3,10 +3,12 @@ import { sql } from 'drizzle-orm';
 import type { JobName, JobRun } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import { queryRows } from '@/lib/server/db/sql';
+import { jobNames } from '@/lib/server/jobs/catalog';
 
 /** Each job is scheduled daily; 26 hours leaves two hours of slack for a late or slow run. */
 export const STALE_AFTER_HOURS = 26;
-const DAILY_JOBS: JobName[] = ['grant', 'expire', 'subscription-grants'];
+/** Every job is a daily one, watched here; the answer lists them in the catalog's order. */
+const DAILY_JOBS: JobName[] = jobNames;
 
 export type JobHealth = {
   /** When the last real (not dry-run) call finished successfully. */
