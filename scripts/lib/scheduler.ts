@@ -57,8 +57,10 @@ export function loadCronEntries(file: string): CronEntry[] {
 
 function cronFor(entry: CronEntry): Cron {
   try {
-    // No callback: croner only computes the times; the scheduler's own clock fires them.
-    return new Cron(entry.schedule, { timezone: 'UTC', legacyMode: true });
+    // No callback: croner only computes the times; the scheduler's own clock fires them. A day of month
+    // and a day of week both given match either one (OR), as in Vixie cron and Vercel Cron: croner's
+    // default since 10, said here because croner 9 spelt it `legacyMode: true`.
+    return new Cron(entry.schedule, { timezone: 'UTC', domAndDow: false });
   } catch (error) {
     throw new Error(`Invalid schedule "${entry.schedule}" for ${entry.path}: ${error instanceof Error ? error.message : String(error)}`);
   }
