@@ -5,6 +5,7 @@ export default defineConfig({
   resolve: {
     alias: {
       '@': path.resolve(import.meta.dirname, 'src'),
+      '@tests': path.resolve(import.meta.dirname, 'tests'),
       // `server-only` throws outside Next's server build; tests are server code.
       'server-only': path.resolve(import.meta.dirname, 'tests/helpers/server-only.ts'),
     },

@@ -6,6 +6,7 @@ export default defineConfig({
   resolve: {
     alias: {
       '@': path.resolve(import.meta.dirname, 'src'),
+      '@tests': path.resolve(import.meta.dirname, 'tests'),
       // Tests seed through the usecases, which are server code.
       'server-only': path.resolve(import.meta.dirname, 'tests/helpers/server-only.ts'),
     },

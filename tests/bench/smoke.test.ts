@@ -1,6 +1,6 @@
 import { afterAll, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { testServerUrl } from '../helpers/db';
+import { testServerUrl } from '@tests/helpers/db';
 import { benchJobs, runBench, type BenchReport } from '../../bench/core';
 import { createDatabaseIfMissing, dropDatabase, withDatabase } from '../../bench/databases';
 

@@ -4,9 +4,9 @@ import { eq, sql } from 'drizzle-orm';
 import { connect, type DatabaseHandle } from '@/lib/server/db/client';
 import { creditBatches, users } from '@/lib/server/db/schema';
 import { queryRows } from '@/lib/server/db/sql';
-import { emptyCreditsTables } from '../helpers/db';
-import { makeBatch, makeSubscription } from '../helpers/factories';
-import { expectInvariants } from '../helpers/invariants';
+import { emptyCreditsTables } from '@tests/helpers/db';
+import { makeBatch, makeSubscription } from '@tests/helpers/factories';
+import { expectInvariants } from '@tests/helpers/invariants';
 import { startApp, type App } from './helpers/app';
 import { curl, duplicateKeys, quiet, runsOf, waitFor, type RunRow } from './helpers/runs';
 

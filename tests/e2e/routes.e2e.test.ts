@@ -4,9 +4,9 @@ import { connect, type DatabaseHandle } from '@/lib/server/db/client';
 import { creditBatches, jobRuns, users } from '@/lib/server/db/schema';
 import { addUtcDays, addUtcMonths } from '@/lib/server/credits/time';
 import { queryRows } from '@/lib/server/db/sql';
-import { emptyCreditsTables } from '../helpers/db';
-import { makeSubscription } from '../helpers/factories';
-import { expectInvariants } from '../helpers/invariants';
+import { emptyCreditsTables } from '@tests/helpers/db';
+import { makeSubscription } from '@tests/helpers/factories';
+import { expectInvariants } from '@tests/helpers/invariants';
 import { startApp, type App } from './helpers/app';
 import { curl as curlUrl, duplicateKeys, peakOverlap, quiet, runsOf } from './helpers/runs';
 

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { onRealServer } from '../helpers/db';
+import { onRealServer } from '@tests/helpers/db';
 
 /** The reliability suite needs a Postgres server: it fails loudly rather than passing on nothing. */
 export function requireRealServer() {

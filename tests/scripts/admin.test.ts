@@ -3,9 +3,9 @@ import { and, eq } from 'drizzle-orm';
 import { creditLedger, subscriptions } from '@/lib/server/db/schema';
 import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
-import { at, makeBatch, makeUser } from '../helpers/factories';
-import { expectInvariants } from '../helpers/invariants';
-import { balanceOf, ledgerOf } from '../helpers/queries';
+import { at, makeBatch, makeUser } from '@tests/helpers/factories';
+import { expectInvariants } from '@tests/helpers/invariants';
+import { balanceOf, ledgerOf } from '@tests/helpers/queries';
 import { createScriptDatabase, runScript, type ScriptDatabase } from './helpers';
 
 let t: ScriptDatabase;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { connect } from '@/lib/server/db/client';
 import { migrateDatabase } from '@/lib/server/db/migrate';
 import type { Database } from '@/lib/server/db/types';
-import { createTestDatabase, onRealServer } from '../helpers/db';
+import { createTestDatabase, onRealServer } from '@tests/helpers/db';
 
 const root = path.resolve(import.meta.dirname, '../..');
 

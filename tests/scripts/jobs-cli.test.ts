@@ -3,9 +3,9 @@ import { asc, eq, sql } from 'drizzle-orm';
 import { MAX_CREDITS } from '@/config/credits';
 import { creditBalances, jobRuns } from '@/lib/server/db/schema';
 import { utcDateKey, addUtcDays } from '@/lib/server/credits/time';
-import { makeUser } from '../helpers/factories';
-import { expectInvariants } from '../helpers/invariants';
-import { balanceOf } from '../helpers/queries';
+import { makeUser } from '@tests/helpers/factories';
+import { expectInvariants } from '@tests/helpers/invariants';
+import { balanceOf } from '@tests/helpers/queries';
 import { createScriptDatabase, jsonOutput, runScript, type ScriptDatabase } from './helpers';
 
 let t: ScriptDatabase;

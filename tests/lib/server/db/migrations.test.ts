@@ -12,9 +12,9 @@ import { randomBytes } from 'node:crypto';
 import { connect, type DatabaseHandle } from '@/lib/server/db/client';
 import { migrationsFolder } from '@/lib/server/db/migrate';
 import { queryRows } from '@/lib/server/db/sql';
-import { testServerUrl } from '../../../helpers/db';
-import { expectInvariants } from '../../../helpers/invariants';
-import { balanceOf } from '../../../helpers/queries';
+import { testServerUrl } from '@tests/helpers/db';
+import { expectInvariants } from '@tests/helpers/invariants';
+import { balanceOf } from '@tests/helpers/queries';
 import { grantCredits } from '@/lib/server/usecases/grant-credits';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
 
