@@ -1,21 +1,15 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { expectInvariants } from '../helpers/invariants';
+import { setupTestDatabase } from '@tests/helpers/db';
+import { expectInvariants } from '@tests/helpers/invariants';
 import { queryRows } from '@/lib/server/db/sql';
 import type { Database } from '@/lib/server/db/types';
 import { createUser } from '@/lib/server/usecases/create-user';
 import { startSubscription } from '@/lib/server/usecases/start-subscription';
 import { benchCalendar, seedChunk } from '../../bench/seed';
 
-let seeded: TestDatabase;
-let real: TestDatabase;
-beforeAll(async () => {
-  [seeded, real] = await Promise.all([createTestDatabase(), createTestDatabase()]);
-});
-afterAll(async () => {
-  await Promise.all([seeded?.drop(), real?.drop()]);
-});
+const seeded = setupTestDatabase();
+const real = setupTestDatabase();
 
 const calendar = benchCalendar(new Date('2026-05-31T01:00:00Z'));
 const planOf = (i: number) => (i % 10 === 8 ? 'pro-yearly' : i % 10 === 9 ? 'lifetime' : i % 10 === 6 || i % 10 === 7 ? 'pro-monthly' : null);

@@ -1,4 +1,4 @@
-import { vi } from 'vitest';
+import { afterAll, beforeAll, vi } from 'vitest';
 
 /**
  * Sets the clock that code without a `now` parameter reads (the cron routes) to start at `start` and
@@ -19,4 +19,10 @@ export function startClockAt(start: Date) {
     }
   }
   vi.stubGlobal('Date', ShiftedDate);
+}
+
+/** `startClockAt(start)` before the file's (or `describe` block's) first test, and the real clock back after its last. */
+export function setupClockAt(start: Date) {
+  beforeAll(() => startClockAt(start));
+  afterAll(() => vi.unstubAllGlobals());
 }

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { expectInvariants } from '../helpers/invariants';
+import { setupTestDatabase } from '@tests/helpers/db';
+import { expectInvariants } from '@tests/helpers/invariants';
 import { queryRows } from '@/lib/server/db/sql';
 import { seedReliabilityData, type ReliabilitySeed } from './fixtures/seed';
 import { requireRealServer } from './helpers';
@@ -14,16 +14,11 @@ const KILLS = 20;
 const now = new Date('2026-05-20T01:00:00Z');
 const jobs = ['grant', 'subscription-grants', 'expire'] as const;
 
-let t: TestDatabase;
+beforeAll(() => requireRealServer());
+const t = setupTestDatabase();
 let seed: ReliabilitySeed;
-
 beforeAll(async () => {
-  requireRealServer();
-  t = await createTestDatabase();
   seed = await seedReliabilityData(t.db, { users: USERS, now });
-});
-afterAll(async () => {
-  await t?.drop();
 });
 
 function startJob(job: (typeof jobs)[number]): { child: ChildProcess; chunks: () => number; exited: Promise<number | null> } {

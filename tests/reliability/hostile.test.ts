@@ -1,13 +1,12 @@
 import { timingSafeEqual } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as grant from '@/app/api/jobs/credits/grant/route';
 import * as expire from '@/app/api/jobs/credits/expire/route';
 import * as schedules from '@/app/api/cron/subscription-grants/route';
-import { setDatabase } from '@/lib/server/db';
 import { checkCronAuth } from '@/lib/server/http/cron-auth';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { makeSubscription, makeUser } from '../helpers/factories';
-import { basic, bearer, countRows, CRON_PASSWORD, CRON_SECRET, CRON_USER, jobRun, setCronEnv } from '../helpers/cron';
+import { setupTestDatabase } from '@tests/helpers/db';
+import { makeSubscription, makeUser } from '@tests/helpers/factories';
+import { basic, bearer, countRows, CRON_PASSWORD, CRON_SECRET, CRON_USER, jobRun, setCronEnv } from '@tests/helpers/cron';
 import { requireRealServer } from './helpers';
 
 // The secret comparison is observed, not replaced: the spy calls Node's own timingSafeEqual.
@@ -27,20 +26,14 @@ const routes: [string, Record<string, Handler | undefined>][] = [
   ['/api/cron/subscription-grants', schedules as unknown as Record<string, Handler | undefined>],
 ];
 
-let t: TestDatabase;
+beforeAll(() => requireRealServer());
+const t = setupTestDatabase({ routes: true });
 beforeAll(async () => {
-  requireRealServer();
-  t = await createTestDatabase();
-  setDatabase(t);
   setCronEnv();
   // Work the routes would do if a hostile request got through.
   const user = await makeUser(t.db);
   await makeSubscription(t.db, { userId: user.id, planId: 'pro-yearly', now: new Date('2025-01-01T00:00:00Z') });
   await makeUser(t.db);
-});
-afterAll(async () => {
-  setDatabase(null);
-  await t?.drop();
 });
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');

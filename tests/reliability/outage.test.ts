@@ -5,26 +5,22 @@ import { setDatabase } from '@/lib/server/db';
 import { connect } from '@/lib/server/db/client';
 import { queryRows } from '@/lib/server/db/sql';
 import { GET as grantRoute } from '@/app/api/jobs/credits/grant/route';
-import { createTestDatabase, testServerUrl, type TestDatabase } from '../helpers/db';
-import { expectInvariants } from '../helpers/invariants';
-import { cronRequest, jobRun, setCronEnv } from '../helpers/cron';
+import { setupTestDatabase, testServerUrl } from '@tests/helpers/db';
+import { expectInvariants } from '@tests/helpers/invariants';
+import { cronRequest, jobRun, setCronEnv } from '@tests/helpers/cron';
 import { seedReliabilityData, type ReliabilitySeed } from './fixtures/seed';
 import { requireRealServer } from './helpers';
 
-let t: TestDatabase;
+beforeAll(() => requireRealServer());
+const t = setupTestDatabase({ routes: true });
 let seed: ReliabilitySeed;
 beforeAll(async () => {
-  requireRealServer();
-  t = await createTestDatabase();
-  setDatabase(t);
   setCronEnv();
   process.env.CREDITS_CHUNK_SIZE = '50'; // many small chunks: the outage lands mid-run
   seed = await seedReliabilityData(t.db, { users: 20_000, now: new Date() });
 });
-afterAll(async () => {
-  setDatabase(null);
+afterAll(() => {
   delete process.env.CREDITS_CHUNK_SIZE;
-  await t?.drop();
 });
 
 describe('the database goes away during a run', () => {

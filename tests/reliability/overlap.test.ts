@@ -1,34 +1,29 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inArray, sql } from 'drizzle-orm';
-import { setDatabase } from '@/lib/server/db';
 import { queryRows } from '@/lib/server/db/sql';
 import { jobRuns } from '@/lib/server/db/schema';
 import { GET as grantRoute } from '@/app/api/jobs/credits/grant/route';
 import { GET as expireRoute } from '@/app/api/jobs/credits/expire/route';
 import { GET as schedulesRoute } from '@/app/api/cron/subscription-grants/route';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { expectInvariants } from '../helpers/invariants';
-import { basic, bearer, cronRequest, setCronEnv } from '../helpers/cron';
+import { setupTestDatabase } from '@tests/helpers/db';
+import { expectInvariants } from '@tests/helpers/invariants';
+import { basic, bearer, cronRequest, setCronEnv } from '@tests/helpers/cron';
 import { seedReliabilityData, type ReliabilitySeed } from './fixtures/seed';
 import { requireRealServer } from './helpers';
 
 // Vercel may deliver one cron event twice, cron-job.org starts the next call while a slow one runs,
 // and someone tries it with curl at the same moment: eight calls of each route at once.
-let t: TestDatabase;
+beforeAll(() => requireRealServer());
+const t = setupTestDatabase({ maxConnections: 30, routes: true });
 let seed: ReliabilitySeed;
 beforeAll(async () => {
-  requireRealServer();
-  t = await createTestDatabase({ maxConnections: 30 });
-  setDatabase(t);
   setCronEnv();
   process.env.CREDITS_CHUNK_SIZE = '100';
   // Yesterday's expiry and this period's grants are due "now": the routes use the real clock.
   seed = await seedReliabilityData(t.db, { users: 4_000, now: new Date() });
 });
-afterAll(async () => {
-  setDatabase(null);
+afterAll(() => {
   delete process.env.CREDITS_CHUNK_SIZE;
-  await t?.drop();
 });
 
 const eight = <T>(call: (i: number) => Promise<T>) => Promise.all(Array.from({ length: 8 }, (_, i) => call(i)));

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { queryRows } from '@/lib/server/db/sql';
@@ -7,23 +7,17 @@ import { grantCredits } from '@/lib/server/usecases/grant-credits';
 import { expireCredits } from '@/lib/server/usecases/expire-credits';
 import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits';
 import { adjustCredits } from '@/lib/server/usecases/adjust-credits';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { makeUser } from '../helpers/factories';
-import { expectInvariants } from '../helpers/invariants';
+import { setupTestDatabase } from '@tests/helpers/db';
+import { makeUser } from '@tests/helpers/factories';
+import { expectInvariants } from '@tests/helpers/invariants';
 import { requireRealServer } from './helpers';
 
 const WORKERS = 64;
 const USERS = 100;
 const SECONDS = Number(process.env.STORM_SECONDS ?? 20);
 
-let t: TestDatabase;
-beforeAll(async () => {
-  requireRealServer();
-  t = await createTestDatabase({ maxConnections: WORKERS });
-});
-afterAll(async () => {
-  await t?.drop();
-});
+beforeAll(() => requireRealServer());
+const t = setupTestDatabase({ maxConnections: WORKERS });
 
 describe('a consumption storm', () => {
   it(`${WORKERS} workers consuming, granting and expiring for the same ${USERS} users for ${SECONDS} s: nothing negative, no error but InsufficientCredits, invariants hold`, async () => {

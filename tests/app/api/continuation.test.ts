@@ -1,7 +1,6 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { parseEnv, resetEnvCache } from '@/env';
-import { setDatabase } from '@/lib/server/db';
 import { jobRuns } from '@/lib/server/db/schema';
 import { queryRows } from '@/lib/server/db/sql';
 import { withCronAuth } from '@/lib/server/http/cron-auth';
@@ -14,10 +13,10 @@ import {
   type ContinuationTransport,
 } from '@/lib/server/http/continuation';
 import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits';
-import { createTestDatabase, emptyCreditsTables, type TestDatabase } from '../../helpers/db';
-import { makeUser } from '../../helpers/factories';
-import { expectInvariants } from '../../helpers/invariants';
-import { CRON_SECRET, bearer, setCronEnv } from '../../helpers/cron';
+import { setupTestDatabase, emptyCreditsTables } from '@tests/helpers/db';
+import { makeUser } from '@tests/helpers/factories';
+import { expectInvariants } from '@tests/helpers/invariants';
+import { CRON_SECRET, bearer, setCronEnv } from '@tests/helpers/cron';
 
 describe('where a continuation goes: never where the caller says', () => {
   const base = parseEnv({});
@@ -73,7 +72,7 @@ describe('the chain header', () => {
 // runs "after the response" tasks once the handler has answered and sends each continuation to the
 // same handler in-process. (The end-to-end suite does the same over HTTP with Next's `after()`.)
 describe('a call that ends with hasMore continues itself, as one recorded chain', () => {
-  let t: TestDatabase;
+  const t = setupTestDatabase({ routes: true });
   const USERS = 9;
   const CHUNK = 2;
   let sent: { url: string; headers: Headers; method: string }[];
@@ -118,14 +117,6 @@ describe('a call that ends with hasMore continues itself, as one recorded chain'
             from job_runs where params->'chain'->>'firstRunId' = ${firstRunId} order by 2`,
     );
 
-  beforeAll(async () => {
-    t = await createTestDatabase();
-    setDatabase(t);
-  });
-  afterAll(async () => {
-    setDatabase(null);
-    await t?.drop();
-  });
   beforeEach(async () => {
     setCronEnv();
     process.env.PORT = '3200';

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
-import { createTestDatabase, emptyCreditsTables, onRealServer, type TestDatabase } from '../../helpers/db';
-import { at, makeBatch, makeUser } from '../../helpers/factories';
-import { expectInvariants } from '../../helpers/invariants';
-import { balanceOf } from '../../helpers/queries';
+import { setupTestDatabase, emptyCreditsTables, onRealServer } from '@tests/helpers/db';
+import { at, makeBatch, makeUser } from '@tests/helpers/factories';
+import { expectInvariants } from '@tests/helpers/invariants';
+import { balanceOf } from '@tests/helpers/queries';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
 import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits';
 import { processDueSchedules } from '@/lib/server/usecases/process-due-schedules';
@@ -18,13 +18,7 @@ import { queryRows } from '@/lib/server/db/sql';
 if (!onRealServer) console.log('[concurrency] skipped: set TEST_DATABASE_URL to run the locking tests against a Postgres server');
 
 describe.skipIf(!onRealServer)('concurrency on a real Postgres server', () => {
-  let t: TestDatabase;
-  beforeAll(async () => {
-    t = await createTestDatabase({ maxConnections: 24 });
-  });
-  afterAll(async () => {
-    await t?.drop();
-  });
+  const t = setupTestDatabase({ maxConnections: 24 });
 
   it('50 concurrent consumptions on a user who can afford 30: exactly 30 succeed and the balance is 0', async () => {
     const user = await makeUser(t.db);

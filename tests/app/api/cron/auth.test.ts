@@ -1,18 +1,16 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { connect } from '@/lib/server/db/client';
 import { setDatabase } from '@/lib/server/db';
 import * as grantRoute from '@/app/api/jobs/credits/grant/route';
 import * as expireRoute from '@/app/api/jobs/credits/expire/route';
 import * as schedulesRoute from '@/app/api/cron/subscription-grants/route';
 import * as healthRoute from '@/app/api/cron/health/route';
-import { createTestDatabase, type TestDatabase } from '../../../helpers/db';
-import { basic, bearer, countRows, CRON_PASSWORD, CRON_SECRET, CRON_USER, cronRequest, jobRun, readJson, setCronEnv } from '../../../helpers/cron';
-import { makeBatch, makeSubscription, makeUser } from '../../../helpers/factories';
+import { setupTestDatabase } from '@tests/helpers/db';
+import { basic, bearer, countRows, CRON_PASSWORD, CRON_SECRET, CRON_USER, cronRequest, jobRun, readJson, setCronEnv } from '@tests/helpers/cron';
+import { makeBatch, makeSubscription, makeUser } from '@tests/helpers/factories';
 
-let t: TestDatabase;
+const t = setupTestDatabase({ routes: true });
 beforeAll(async () => {
-  t = await createTestDatabase();
-  setDatabase(t);
   // Work for each route, were a refused call to run: a user owed free credits, a batch past its
   // expiry, and a yearly plan with installments due.
   const user = await makeUser(t.db);
@@ -20,10 +18,6 @@ beforeAll(async () => {
   await makeSubscription(t.db, { userId: user.id, planId: 'pro-yearly', now: new Date('2020-01-01T00:00:00Z') });
 });
 const tables = ['job_runs', 'credit_batches', 'credit_ledger'] as const;
-afterAll(async () => {
-  setDatabase(null);
-  await t?.drop();
-});
 beforeEach(() => {
   setDatabase(t);
   setCronEnv();

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
+import { beforeEach, describe, expect, test } from 'vitest';
 import { connect } from '@/lib/server/db/client';
 import { setDatabase } from '@/lib/server/db';
 import { GET, POST } from '@/app/api/cron/health/route';
@@ -6,26 +6,17 @@ import { GET as grant } from '@/app/api/jobs/credits/grant/route';
 import { GET as expire } from '@/app/api/jobs/credits/expire/route';
 import { GET as subscriptionGrants } from '@/app/api/cron/subscription-grants/route';
 import { getJobsHealth } from '@/lib/server/usecases/get-jobs-health';
-import { createTestDatabase, type TestDatabase } from '../../../helpers/db';
-import { makeSubscription, makeUser } from '../../../helpers/factories';
-import { expectInvariants } from '../../../helpers/invariants';
-import { bearer, cronRequest, readJson, setCronEnv } from '../../../helpers/cron';
-import { startClockAt } from '../../../helpers/clock';
+import { setupTestDatabase } from '@tests/helpers/db';
+import { makeSubscription, makeUser } from '@tests/helpers/factories';
+import { expectInvariants } from '@tests/helpers/invariants';
+import { bearer, cronRequest, readJson, setCronEnv } from '@tests/helpers/cron';
+import { setupClockAt } from '@tests/helpers/clock';
 
 // The route reads the clock: it starts at a fixed instant, so the 26-hour windows below are measured from one known instant.
 const now = new Date('2026-04-15T09:00:00Z');
 
-let t: TestDatabase;
-beforeAll(async () => {
-  startClockAt(now);
-  t = await createTestDatabase();
-  setDatabase(t);
-});
-afterAll(async () => {
-  vi.unstubAllGlobals();
-  setDatabase(null);
-  await t?.drop();
-});
+setupClockAt(now);
+const t = setupTestDatabase({ routes: true });
 beforeEach(() => {
   setDatabase(t);
   setCronEnv();

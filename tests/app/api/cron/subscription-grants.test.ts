@@ -1,13 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { and, eq } from 'drizzle-orm';
-import { setDatabase } from '@/lib/server/db';
 import { creditBatches, creditSchedules } from '@/lib/server/db/schema';
 import { GET, POST } from '@/app/api/cron/subscription-grants/route';
-import { createTestDatabase, type TestDatabase } from '../../../helpers/db';
-import { at, makeSubscription, makeUser } from '../../../helpers/factories';
-import { expectInvariants } from '../../../helpers/invariants';
-import { countRows, cronRequest, jobRun, readJson, setCronEnv } from '../../../helpers/cron';
-import { startClockAt } from '../../../helpers/clock';
+import { setupTestDatabase } from '@tests/helpers/db';
+import { at, makeSubscription, makeUser } from '@tests/helpers/factories';
+import { expectInvariants } from '@tests/helpers/invariants';
+import { countRows, cronRequest, jobRun, readJson, setCronEnv } from '@tests/helpers/cron';
+import { setupClockAt } from '@tests/helpers/clock';
 
 // The route reads the clock: it starts at a fixed instant, on a day a month-end bug would show (May 31).
 const now = at('2026-05-31T12:00:00Z');
@@ -15,17 +14,8 @@ const now = at('2026-05-31T12:00:00Z');
 // first was granted at purchase, the fifth is due on Jun 27).
 const purchased = at('2026-02-27T12:00:00Z');
 
-let t: TestDatabase;
-beforeAll(async () => {
-  startClockAt(now);
-  t = await createTestDatabase();
-  setDatabase(t);
-});
-afterAll(async () => {
-  vi.unstubAllGlobals();
-  setDatabase(null);
-  await t?.drop();
-});
+setupClockAt(now);
+const t = setupTestDatabase({ routes: true });
 beforeEach(() => setCronEnv());
 
 const call = (query = '', method: 'GET' | 'POST' = 'GET') =>

@@ -1,22 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { createTestDatabase, type TestDatabase } from '../../../helpers/db';
-import { expectInvariants } from '../../../helpers/invariants';
-import { balanceOf, batchesOf, ledgerOf } from '../../../helpers/queries';
+import { setupTestDatabase } from '@tests/helpers/db';
+import { expectInvariants } from '@tests/helpers/invariants';
+import { balanceOf, batchesOf, ledgerOf } from '@tests/helpers/queries';
 import { creditsConfig } from '@/config/credits';
 import { createAuth, type Auth } from '@/lib/server/auth/auth';
 import { accounts, users } from '@/lib/server/db/schema';
 import { creditKeys } from '@/lib/server/credits/keys';
 import { onUserCreated } from '@/lib/server/usecases/on-user-created';
 
-let t: TestDatabase;
+const t = setupTestDatabase();
 let auth: Auth;
 beforeAll(async () => {
-  t = await createTestDatabase();
   auth = createAuth(t.db, { secret: 'test-secret-of-at-least-32-characters!', baseURL: 'http://localhost:3000' });
-});
-afterAll(async () => {
-  await t?.drop();
 });
 
 const password = 'correct horse battery staple';

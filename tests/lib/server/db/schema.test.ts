@@ -1,17 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
-import { createTestDatabase, type TestDatabase } from '../../../helpers/db';
-import { makeBatch, makeUser } from '../../../helpers/factories';
+import { setupTestDatabase } from '@tests/helpers/db';
+import { makeBatch, makeUser } from '@tests/helpers/factories';
 import { creditBalances, creditBatches, creditLedger, creditSchedules, subscriptions } from '@/lib/server/db/schema';
 import { queryRows, pgErrorCode } from '@/lib/server/db/sql';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(async () => {
-  await t?.drop();
-});
+const t = setupTestDatabase();
 
 async function errorCodeOf(work: Promise<unknown>): Promise<string | undefined> {
   try {

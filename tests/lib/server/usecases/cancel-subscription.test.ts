@@ -1,23 +1,14 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, emptyCreditsTables, onRealServer, type TestDatabase } from '../../../helpers/db';
-import { at, makeSubscription, makeUser } from '../../../helpers/factories';
-import { expectInvariants } from '../../../helpers/invariants';
-import { batchesOf } from '../../../helpers/queries';
+import { describe, expect, it } from 'vitest';
+import { setupTestDatabase, emptyCreditsTables, onRealServer } from '@tests/helpers/db';
+import { at, makeSubscription, makeUser } from '@tests/helpers/factories';
+import { expectInvariants } from '@tests/helpers/invariants';
+import { batchesOf } from '@tests/helpers/queries';
 import { cancelSubscription } from '@/lib/server/usecases/cancel-subscription';
 import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits';
 import { processDueSchedules } from '@/lib/server/usecases/process-due-schedules';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase({ maxConnections: 12 });
-});
-afterAll(async () => {
-  await t?.drop();
-});
 // The jobs walk every user: each scenario owns the whole database.
-beforeEach(async () => {
-  await emptyCreditsTables(t.db);
-});
+const t = setupTestDatabase({ emptyBeforeEach: true, maxConnections: 12 });
 
 const keysOf = async (userId: string) => (await batchesOf(t.db, userId)).map((b) => b.idempotencyKey);
 const installmentsOf = async (userId: string) => (await batchesOf(t.db, userId)).map((b) => b.installment);

@@ -1,22 +1,13 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
-import { createTestDatabase, emptyCreditsTables, type TestDatabase } from '../../../helpers/db';
-import { at, makeBatch, makeSubscription, makeUser } from '../../../helpers/factories';
+import { setupTestDatabase } from '@tests/helpers/db';
+import { at, makeBatch, makeSubscription, makeUser } from '@tests/helpers/factories';
 import { checkInvariants, type InvariantViolation } from '@/lib/server/usecases/check-invariants';
 import { expireCredits } from '@/lib/server/usecases/expire-credits';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
-import { corrupt } from '../../../helpers/corrupt';
+import { corrupt } from '@tests/helpers/corrupt';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(async () => {
-  await t?.drop();
-});
-beforeEach(async () => {
-  await emptyCreditsTables(t.db);
-});
+const t = setupTestDatabase({ emptyBeforeEach: true });
 
 async function rulesBroken(userId?: string): Promise<InvariantViolation['rule'][]> {
   const { violations } = await checkInvariants(t.db, { userId });

@@ -1,20 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
-import { createTestDatabase, onRealServer, type TestDatabase } from '../../../helpers/db';
-import { at, makeBatch, makeUser } from '../../../helpers/factories';
-import { expectInvariants } from '../../../helpers/invariants';
-import { balanceOf, batchesOf, ledgerOf } from '../../../helpers/queries';
+import { setupTestDatabase, onRealServer } from '@tests/helpers/db';
+import { at, makeBatch, makeUser } from '@tests/helpers/factories';
+import { expectInvariants } from '@tests/helpers/invariants';
+import { balanceOf, batchesOf, ledgerOf } from '@tests/helpers/queries';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
 import { adjustCredits } from '@/lib/server/usecases/adjust-credits';
 import { queryRows } from '@/lib/server/db/sql';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(async () => {
-  await t?.drop();
-});
+const t = setupTestDatabase();
 
 const now = at('2026-06-15T12:00:00Z');
 const consume = (userId: string, amount: number, key: string, when = now) =>

@@ -1,23 +1,14 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
-import { createTestDatabase, emptyCreditsTables, type TestDatabase } from '../../../helpers/db';
-import { at, makeBatch, makeUser } from '../../../helpers/factories';
-import { expectInvariants } from '../../../helpers/invariants';
-import { balanceOf, batchesOf, ledgerOf } from '../../../helpers/queries';
+import { setupTestDatabase } from '@tests/helpers/db';
+import { at, makeBatch, makeUser } from '@tests/helpers/factories';
+import { expectInvariants } from '@tests/helpers/invariants';
+import { balanceOf, batchesOf, ledgerOf } from '@tests/helpers/queries';
 import { expireCredits } from '@/lib/server/usecases/expire-credits';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
 import { checkInvariants } from '@/lib/server/usecases/check-invariants';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(async () => {
-  await t?.drop();
-});
-beforeEach(async () => {
-  await emptyCreditsTables(t.db);
-});
+const t = setupTestDatabase({ emptyBeforeEach: true });
 
 const granted = at('2026-01-01T00:00:00Z');
 const expiry = at('2026-02-01T00:00:00Z');

@@ -1,19 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../helpers/db';
-import { at, makeBatch, makeRegisteredUser, makeUser } from '../../../helpers/factories';
-import { expectInvariants } from '../../../helpers/invariants';
-import { ledgerOf } from '../../../helpers/queries';
+import { describe, expect, it } from 'vitest';
+import { setupTestDatabase } from '@tests/helpers/db';
+import { at, makeBatch, makeRegisteredUser, makeUser } from '@tests/helpers/factories';
+import { expectInvariants } from '@tests/helpers/invariants';
+import { ledgerOf } from '@tests/helpers/queries';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
 import { expireCredits } from '@/lib/server/usecases/expire-credits';
 import { getCreditHistory, type CreditHistoryEntry } from '@/lib/server/usecases/get-credit-history';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(async () => {
-  await t?.drop();
-});
+const t = setupTestDatabase();
 
 const now = at('2026-06-15T12:00:00Z');
 

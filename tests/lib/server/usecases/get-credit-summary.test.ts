@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../helpers/db';
-import { at, makeBatch, makeRegisteredUser, makeSubscription, makeUser } from '../../../helpers/factories';
-import { expectInvariants } from '../../../helpers/invariants';
-import { batchesOf } from '../../../helpers/queries';
+import { describe, expect, it } from 'vitest';
+import { setupTestDatabase } from '@tests/helpers/db';
+import { at, makeBatch, makeRegisteredUser, makeSubscription, makeUser } from '@tests/helpers/factories';
+import { expectInvariants } from '@tests/helpers/invariants';
+import { batchesOf } from '@tests/helpers/queries';
 import { creditsConfig, findPlan, type LifetimePlan, type MonthlyPlan } from '@/config/credits';
 import { cancelSubscription } from '@/lib/server/usecases/cancel-subscription';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
@@ -10,13 +10,7 @@ import { getCreditSummary } from '@/lib/server/usecases/get-credit-summary';
 import { installmentAmount } from '@/lib/server/usecases/start-subscription';
 import { processDueSchedules } from '@/lib/server/usecases/process-due-schedules';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(async () => {
-  await t?.drop();
-});
+const t = setupTestDatabase();
 
 const now = at('2026-06-15T12:00:00Z');
 const earlier = at('2026-06-01T00:00:00Z');

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, onRealServer, type TestDatabase } from '../../../helpers/db';
-import { at, makeRegisteredUser, makeUser } from '../../../helpers/factories';
-import { expectInvariants } from '../../../helpers/invariants';
-import { balanceOf, batchesOf, ledgerOf } from '../../../helpers/queries';
+import { describe, expect, it } from 'vitest';
+import { setupTestDatabase, onRealServer } from '@tests/helpers/db';
+import { at, makeRegisteredUser, makeUser } from '@tests/helpers/factories';
+import { expectInvariants } from '@tests/helpers/invariants';
+import { balanceOf, batchesOf, ledgerOf } from '@tests/helpers/queries';
 import { grantCredits } from '@/lib/server/usecases/grant-credits';
 import { purchaseCreditPack } from '@/lib/server/usecases/purchase-credit-pack';
 import { startSubscription } from '@/lib/server/usecases/start-subscription';
@@ -14,13 +14,7 @@ import { eq, sql } from 'drizzle-orm';
 import { queryRows } from '@/lib/server/db/sql';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(async () => {
-  await t?.drop();
-});
+const t = setupTestDatabase();
 
 const now = at('2026-03-10T12:00:00Z');
 

@@ -1,25 +1,16 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eq, sql } from 'drizzle-orm';
-import { createTestDatabase, emptyCreditsTables, type TestDatabase } from '../../../helpers/db';
-import { at, makeBatch, makeSubscription, makeUser } from '../../../helpers/factories';
-import { expectInvariants } from '../../../helpers/invariants';
-import { balanceOf, batchesOf } from '../../../helpers/queries';
+import { setupTestDatabase } from '@tests/helpers/db';
+import { at, makeBatch, makeSubscription, makeUser } from '@tests/helpers/factories';
+import { expectInvariants } from '@tests/helpers/invariants';
+import { balanceOf, batchesOf } from '@tests/helpers/queries';
 import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits';
 import { MAX_CREDITS } from '@/config/credits';
 import { cancelSubscription } from '@/lib/server/usecases/cancel-subscription';
 import { creditBatches, jobRuns } from '@/lib/server/db/schema';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(async () => {
-  await t?.drop();
-});
 // Each scenario owns the whole users table: the job walks every user.
-beforeEach(async () => {
-  await emptyCreditsTables(t.db);
-});
+const t = setupTestDatabase({ emptyBeforeEach: true });
 
 const run = (now: Date, extra: Partial<Parameters<typeof grantMonthlyCredits>[1]> = {}) =>
   grantMonthlyCredits(t.db, { trigger: 'test', now, ...extra });

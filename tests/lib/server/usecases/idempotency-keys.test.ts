@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { createTestDatabase, type TestDatabase } from '../../../helpers/db';
-import { at, makeBatch, makeUser } from '../../../helpers/factories';
-import { expectInvariants } from '../../../helpers/invariants';
-import { balanceOf } from '../../../helpers/queries';
+import { setupTestDatabase } from '@tests/helpers/db';
+import { at, makeBatch, makeUser } from '@tests/helpers/factories';
+import { expectInvariants } from '@tests/helpers/invariants';
+import { balanceOf } from '@tests/helpers/queries';
 import { creditBatches, creditSchedules, jobRuns, subscriptions } from '@/lib/server/db/schema';
 import { MAX_CREDITS } from '@/config/credits';
 import { onUserCreated } from '@/lib/server/usecases/on-user-created';
@@ -15,13 +15,7 @@ import { startSubscription } from '@/lib/server/usecases/start-subscription';
 import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits';
 import { voidJobRun } from '@/lib/server/usecases/void-job-run';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(async () => {
-  await t?.drop();
-});
+const t = setupTestDatabase();
 
 // The rule: a key names one request. The same request again is a replay (the original outcome,
 // nothing written); the same key with any other parameter is refused, and nothing is written.

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, emptyCreditsTables, type TestDatabase } from '../../../helpers/db';
-import { at, makeUser } from '../../../helpers/factories';
-import { expectInvariants } from '../../../helpers/invariants';
-import { balanceOf } from '../../../helpers/queries';
+import { describe, expect, it } from 'vitest';
+import { setupTestDatabase, emptyCreditsTables } from '@tests/helpers/db';
+import { at, makeUser } from '@tests/helpers/factories';
+import { expectInvariants } from '@tests/helpers/invariants';
+import { balanceOf } from '@tests/helpers/queries';
 import { creditsConfig, creditsConfigSchema, MAX_CREDITS } from '@/config/credits';
 import { grantCredits } from '@/lib/server/usecases/grant-credits';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
@@ -11,13 +11,7 @@ import { startSubscription } from '@/lib/server/usecases/start-subscription';
 import { processDueSchedules } from '@/lib/server/usecases/process-due-schedules';
 import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(async () => {
-  await t?.drop();
-});
+const t = setupTestDatabase();
 
 const grant = (userId: string, amount: number, key = `big-${userId}-${amount}-${Math.random()}`) =>
   grantCredits(t.db, { userId, amount, source: 'admin', category: 'paid', expiresAt: null, idempotencyKey: key });

@@ -1,24 +1,15 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { createTestDatabase, emptyCreditsTables, type TestDatabase } from '../../../helpers/db';
-import { at, makeBatch, makeSubscription, makeUser } from '../../../helpers/factories';
+import { setupTestDatabase } from '@tests/helpers/db';
+import { at, makeBatch, makeSubscription, makeUser } from '@tests/helpers/factories';
 import { MAX_CREDITS } from '@/config/credits';
-import { expectInvariants } from '../../../helpers/invariants';
-import { balanceOf, batchesOf } from '../../../helpers/queries';
+import { expectInvariants } from '@tests/helpers/invariants';
+import { balanceOf, batchesOf } from '@tests/helpers/queries';
 import { processDueSchedules } from '@/lib/server/usecases/process-due-schedules';
 import { cancelSubscription } from '@/lib/server/usecases/cancel-subscription';
 import { creditSchedules, jobRuns } from '@/lib/server/db/schema';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(async () => {
-  await t?.drop();
-});
-beforeEach(async () => {
-  await emptyCreditsTables(t.db);
-});
+const t = setupTestDatabase({ emptyBeforeEach: true });
 
 const run = (now: Date, extra: Partial<Parameters<typeof processDueSchedules>[1]> = {}) =>
   processDueSchedules(t.db, { trigger: 'test', now, ...extra });

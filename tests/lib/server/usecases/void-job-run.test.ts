@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { creditBalances, creditBatches, creditLedger, creditSchedules } from '@/lib/server/db/schema';
 import { voidJobRun } from '@/lib/server/usecases/void-job-run';
@@ -7,22 +7,13 @@ import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits
 import { processDueSchedules } from '@/lib/server/usecases/process-due-schedules';
 import { expireCredits } from '@/lib/server/usecases/expire-credits';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
-import { createTestDatabase, emptyCreditsTables, type TestDatabase } from '../../../helpers/db';
-import { at, makeSubscription, makeUser } from '../../../helpers/factories';
-import { expectInvariants } from '../../../helpers/invariants';
-import { balanceOf, batchesOf } from '../../../helpers/queries';
+import { setupTestDatabase } from '@tests/helpers/db';
+import { at, makeSubscription, makeUser } from '@tests/helpers/factories';
+import { expectInvariants } from '@tests/helpers/invariants';
+import { balanceOf, batchesOf } from '@tests/helpers/queries';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(async () => {
-  await t?.drop();
-});
 // The jobs walk every user: each scenario starts from an empty database, so its counts are exact.
-beforeEach(async () => {
-  await emptyCreditsTables(t.db);
-});
+const t = setupTestDatabase({ emptyBeforeEach: true });
 
 describe('voidJobRun', () => {
   it('a dry run reports what a void would take (what nobody has spent) and writes nothing', async () => {

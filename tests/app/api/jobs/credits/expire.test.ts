@@ -1,27 +1,17 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
-import { setDatabase } from '@/lib/server/db';
+import { beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { GET, POST } from '@/app/api/jobs/credits/expire/route';
-import { createTestDatabase, type TestDatabase } from '../../../../helpers/db';
-import { makeBatch, makeUser } from '../../../../helpers/factories';
-import { expectInvariants } from '../../../../helpers/invariants';
-import { balanceOf } from '../../../../helpers/queries';
-import { countRows, cronRequest, jobRun, readJson, setCronEnv } from '../../../../helpers/cron';
-import { startClockAt } from '../../../../helpers/clock';
+import { setupTestDatabase } from '@tests/helpers/db';
+import { makeBatch, makeUser } from '@tests/helpers/factories';
+import { expectInvariants } from '@tests/helpers/invariants';
+import { balanceOf } from '@tests/helpers/queries';
+import { countRows, cronRequest, jobRun, readJson, setCronEnv } from '@tests/helpers/cron';
+import { setupClockAt } from '@tests/helpers/clock';
 
 // The route reads the clock: it starts at a fixed instant, so every date below is one known instant.
 const now = new Date('2026-02-01T04:00:00Z');
 
-let t: TestDatabase;
-beforeAll(async () => {
-  startClockAt(now);
-  t = await createTestDatabase();
-  setDatabase(t);
-});
-afterAll(async () => {
-  vi.unstubAllGlobals();
-  setDatabase(null);
-  await t?.drop();
-});
+setupClockAt(now);
+const t = setupTestDatabase({ routes: true });
 beforeEach(() => setCronEnv());
 
 const DAY = 86_400_000;

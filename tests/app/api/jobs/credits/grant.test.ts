@@ -1,29 +1,19 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { and, eq } from 'drizzle-orm';
-import { setDatabase } from '@/lib/server/db';
 import { creditBatches, jobRuns } from '@/lib/server/db/schema';
 import { GET, POST } from '@/app/api/jobs/credits/grant/route';
-import { createTestDatabase, type TestDatabase } from '../../../../helpers/db';
-import { at, makeSubscription, makeUser } from '../../../../helpers/factories';
-import { expectInvariants } from '../../../../helpers/invariants';
-import { basic, countRows, cronRequest, jobRun, readJson, setCronEnv } from '../../../../helpers/cron';
-import { startClockAt } from '../../../../helpers/clock';
+import { setupTestDatabase } from '@tests/helpers/db';
+import { at, makeSubscription, makeUser } from '@tests/helpers/factories';
+import { expectInvariants } from '@tests/helpers/invariants';
+import { basic, countRows, cronRequest, jobRun, readJson, setCronEnv } from '@tests/helpers/cron';
+import { setupClockAt } from '@tests/helpers/clock';
 
 // The route reads the clock: it starts at a fixed instant, so the day the run reports is known
 // (reading the real clock twice, once in the route and once in the test, could straddle midnight).
 const now = at('2026-03-31T12:00:00Z');
 
-let t: TestDatabase;
-beforeAll(async () => {
-  startClockAt(now);
-  t = await createTestDatabase();
-  setDatabase(t);
-});
-afterAll(async () => {
-  vi.unstubAllGlobals();
-  setDatabase(null);
-  await t?.drop();
-});
+setupClockAt(now);
+const t = setupTestDatabase({ routes: true });
 beforeEach(() => setCronEnv());
 
 // The job id of every run this file starts, to check at the end that each one was recorded.
