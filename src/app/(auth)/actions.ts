@@ -4,6 +4,7 @@ import { redirect } from 'next/navigation';
 import { isAPIError } from 'better-auth/api';
 import { z } from 'zod';
 import { getAuth } from '@/lib/server/auth/auth';
+import { validatedAction } from '@/lib/server/validated-action';
 
 /** What a sign-in or sign-up form shows after a failed attempt: the message, and what to type back in. */
 export type AuthFormState = { error: string | null; name: string; email: string };
@@ -51,32 +52,31 @@ function refusal(error: unknown): string | null {
   }
 }
 
-export async function signUp(_previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
-  const parsed = signUpSchema.safeParse(Object.fromEntries(formData));
-  if (!parsed.success) return { ...echo(formData), error: parsed.error.issues[0]!.message };
-  try {
-    // Creating the user runs the databaseHooks in auth.ts: the sign-up bonus and this month's free credits.
-    await (await getAuth()).api.signUpEmail({ body: parsed.data, headers: await headers() });
-  } catch (error) {
-    const message = refusal(error);
-    if (message === null) throw error;
-    return { ...echo(formData), error: message };
-  }
-  redirect('/credits');
+/**
+ * A sign-in or sign-up action: the form is parsed with `schema`, then `call` asks Better Auth. A refusal
+ * Better Auth expects (a taken email, a wrong password) is shown on the form; success goes to the credits page.
+ */
+function authAction<Schema extends z.ZodType>(schema: Schema, call: (body: z.output<Schema>) => Promise<unknown>) {
+  return validatedAction(
+    schema,
+    async (body, formData): Promise<AuthFormState> => {
+      try {
+        await call(body);
+      } catch (error) {
+        const message = refusal(error);
+        if (message === null) throw error;
+        return { ...echo(formData), error: message };
+      }
+      redirect('/credits');
+    },
+    (error, formData) => ({ ...echo(formData), error }),
+  );
 }
 
-export async function signIn(_previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
-  const parsed = signInSchema.safeParse(Object.fromEntries(formData));
-  if (!parsed.success) return { ...echo(formData), error: parsed.error.issues[0]!.message };
-  try {
-    await (await getAuth()).api.signInEmail({ body: parsed.data, headers: await headers() });
-  } catch (error) {
-    const message = refusal(error);
-    if (message === null) throw error;
-    return { ...echo(formData), error: message };
-  }
-  redirect('/credits');
-}
+// Creating the user runs the databaseHooks in auth.ts: the sign-up bonus and this month's free credits.
+export const signUp = authAction(signUpSchema, async (body) => (await getAuth()).api.signUpEmail({ body, headers: await headers() }));
+
+export const signIn = authAction(signInSchema, async (body) => (await getAuth()).api.signInEmail({ body, headers: await headers() }));
 
 export async function signOut(): Promise<void> {
   await (await getAuth()).api.signOut({ headers: await headers() });

@@ -1,0 +1,85 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { APIError } from 'better-auth/api';
+
+// The forms' server actions without Next or a database: Better Auth's answers are stubbed, a redirect
+// is thrown as Next throws it, and what the form shows afterwards is the action's returned state.
+const api = { signUpEmail: vi.fn(), signInEmail: vi.fn() };
+vi.mock('@/lib/server/auth/auth', () => ({ getAuth: async () => ({ api }) }));
+vi.mock('next/headers', () => ({ headers: async () => new Headers() }));
+vi.mock('next/navigation', () => ({
+  redirect: (url: string) => {
+    throw new Error(`redirect ${url}`);
+  },
+}));
+
+const { signIn, signUp } = await import('@/app/(auth)/actions');
+
+const initial = { error: null, name: '', email: '' };
+const form = (fields: Record<string, string>) => {
+  const data = new FormData();
+  for (const [name, value] of Object.entries(fields)) data.set(name, value);
+  return data;
+};
+const refused = (code: string) => new APIError('BAD_REQUEST', { code, message: `${code} from Better Auth` });
+
+beforeEach(() => {
+  api.signUpEmail.mockReset();
+  api.signInEmail.mockReset();
+});
+
+describe('sign-up', () => {
+  it('a valid form creates the account with the normalized email and goes to the credits page', async () => {
+    await expect(signUp(initial, form({ name: ' Ann ', email: ' Ann@Example.TEST ', password: 'correct horse' }))).rejects.toThrow('redirect /credits');
+    expect(api.signUpEmail).toHaveBeenCalledWith({ body: { name: 'Ann', email: 'ann@example.test', password: 'correct horse' }, headers: expect.any(Headers) });
+  });
+
+  it.each([
+    [{ name: '', email: 'ann@example.test', password: 'correct horse' }, 'Enter your name.'],
+    [{ name: 'Ann', email: 'not-an-email', password: 'correct horse' }, 'Enter a valid email address.'],
+    [{ name: 'Ann', email: 'ann@example.test', password: 'short' }, 'Use at least 8 characters for the password.'],
+    [{ name: 'Ann', email: 'ann@example.test' }, 'Choose a password.'],
+  ])('an invalid form (%j) is refused with "%s" and what was typed, and Better Auth is not asked', async (fields, error) => {
+    expect(await signUp(initial, form(fields))).toEqual({ error, name: fields.name, email: fields.email });
+    expect(api.signUpEmail).not.toHaveBeenCalled();
+  });
+
+  it('a taken email is refused in words, with what was typed (as typed, not normalized)', async () => {
+    api.signUpEmail.mockRejectedValue(refused('USER_ALREADY_EXISTS'));
+    expect(await signUp(initial, form({ name: 'Ann', email: ' Ann@Example.TEST', password: 'correct horse' }))).toEqual({
+      error: 'An account with this email already exists. Sign in instead.',
+      name: 'Ann',
+      email: ' Ann@Example.TEST',
+    });
+  });
+
+  it('an unexpected failure is thrown to the error page', async () => {
+    api.signUpEmail.mockRejectedValue(new Error('database down'));
+    await expect(signUp(initial, form({ name: 'Ann', email: 'ann@example.test', password: 'correct horse' }))).rejects.toThrow('database down');
+  });
+});
+
+describe('sign-in', () => {
+  it('valid credentials sign in and go to the credits page', async () => {
+    await expect(signIn(initial, form({ email: 'ann@example.test', password: 'pw' }))).rejects.toThrow('redirect /credits');
+    expect(api.signInEmail).toHaveBeenCalledWith({ body: { email: 'ann@example.test', password: 'pw' }, headers: expect.any(Headers) });
+  });
+
+  it('a wrong password is refused in words, with the email typed back and no name', async () => {
+    api.signInEmail.mockRejectedValue(new APIError('UNAUTHORIZED', { code: 'INVALID_EMAIL_OR_PASSWORD', message: 'Invalid email or password' }));
+    expect(await signIn(initial, form({ email: 'ann@example.test', password: 'wrong' }))).toEqual({
+      error: 'Wrong email or password.',
+      name: '',
+      email: 'ann@example.test',
+    });
+  });
+
+  it('an empty password is refused before Better Auth is asked', async () => {
+    expect(await signIn(initial, form({ email: 'ann@example.test', password: '' }))).toEqual({ error: 'Enter your password.', name: '', email: 'ann@example.test' });
+    expect(api.signInEmail).not.toHaveBeenCalled();
+  });
+
+  it('another refusal under 500 shows Better Auth’s own message', async () => {
+    api.signInEmail.mockRejectedValue(refused('EMAIL_NOT_VERIFIED'));
+    expect((await signIn(initial, form({ email: 'ann@example.test', password: 'pw' }))).error).toBe('EMAIL_NOT_VERIFIED from Better Auth');
+  });
+});
