@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSubscription, makeUser } from '../helpers/factories';
+import { makeSubscription, makeUser } from '@tests/helpers/factories';
 import { createScriptDatabase, runScript, type ScriptDatabase } from './helpers';
 
 let t: ScriptDatabase;

@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { setDatabase } from '@/lib/server/db';
+import { beforeAll, describe, expect, test } from 'vitest';
 import * as grantRoute from '@/app/api/jobs/credits/grant/route';
 import * as expireRoute from '@/app/api/jobs/credits/expire/route';
 import * as subscriptionGrantsRoute from '@/app/api/cron/subscription-grants/route';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db';
-import { at, makeBatch, makeSubscription, makeUser } from '../../helpers/factories';
-import { basic, cronRequest, setCronEnv } from '../../helpers/cron';
-import { startClockAt } from '../../helpers/clock';
+import { setupTestDatabase } from '@tests/helpers/db';
+import { at, makeBatch, makeSubscription, makeUser } from '@tests/helpers/factories';
+import { basic, cronRequest, setCronEnv } from '@tests/helpers/cron';
+import { setupClockAt } from '@tests/helpers/clock';
 
 // The exact answers of the three cron routes, byte for byte (status, headers, body text), captured
 // before the routes were rebuilt on the job registry: a change of a key, its order, a status or a
@@ -15,11 +14,9 @@ import { startClockAt } from '../../helpers/clock';
 const now = at('2026-05-31T12:00:00Z');
 const DAY = 86_400_000;
 
-let t: TestDatabase;
+setupClockAt(now);
+const t = setupTestDatabase({ routes: true });
 beforeAll(async () => {
-  startClockAt(now);
-  t = await createTestDatabase();
-  setDatabase(t);
   setCronEnv();
   const user = await makeUser(t.db, { id: 'user-a', now: at('2026-01-01T00:00:00Z') });
   // Bought three months and four days ago: installments 2, 3 and 4 are due.
@@ -29,11 +26,6 @@ beforeAll(async () => {
   }
   await makeUser(t.db, { id: 'user-b', now: at('2026-01-01T00:00:00Z') });
   await makeBatch(t.db, { userId: 'user-b', amount: 7, effectiveAt: new Date(now.getTime() - 10 * DAY), expiresAt: new Date(now.getTime() - 3 * DAY), now: new Date(now.getTime() - 10 * DAY) });
-});
-afterAll(async () => {
-  vi.unstubAllGlobals();
-  setDatabase(null);
-  await t?.drop();
 });
 
 type Route = Record<'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS', (req: Request) => Promise<Response> | Response>;
