@@ -1,6 +1,6 @@
 import 'server-only';
 import { z } from 'zod';
-import type { JobName, JobTrigger } from '@/lib/server/db/schema';
+import type { JobName } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import type { JobOptions } from '@/lib/server/credits/job-runner';
 import type { CallOutcome } from '@/lib/server/http/continuation';
@@ -23,7 +23,6 @@ type QueryBase = { limit?: number | undefined; dryRun?: boolean | undefined };
 type QuerySchema = z.ZodObject & z.ZodType<QueryBase>;
 
 export type JobRunParams<Query> = Pick<JobOptions, 'trigger' | 'jobId' | 'now' | 'onChunk'> & {
-  trigger: JobTrigger;
   /** The route's parsed query; the CLI builds the same fields from its options (absent ones take the usecase's default). */
   query: Partial<Query>;
   timeBudgetMs: number;
