@@ -101,7 +101,7 @@ export const jobs = {
     }),
     run: (db, p) => expireCredits(db, { ...options(p), limit: p.query.limit, dryRun: p.query.dryRun }),
     respond: (run) => {
-      // `failed` is not in the contract's example: without it, a batch that could not be expired would be invisible.
+      // `failed` (docs/cron.md): without it, a batch that could not be expired would be invisible.
       const { processedBatches, processedUsers, totalExpiredAmount, failed } = run.results;
       return {
         body: {
@@ -122,7 +122,7 @@ export const jobs = {
 
   // GET|POST /api/cron/subscription-grants - pays out due installments of yearly plans
   'subscription-grants': defineJob('subscription-grants', {
-    // The contract's bounds: schedules per call 1…500, installments per schedule per call 1…36 (default 12).
+    // The bounds of docs/cron.md: schedules per call 1…500, installments per schedule per call 1…36 (default 12).
     // No `limit` (what a once-a-day scheduler sends): only the time budget stops a call, and a call that
     // ends with `hasMore` continues itself (see continuation.ts), so one daily call pays every due
     // installment. A fixed default of 50 schedules fell further behind every day on a busy install.
@@ -133,7 +133,7 @@ export const jobs = {
       dryRun: flag.optional(),
     }),
     run: (db, p) => processDueSchedules(db, { ...options(p), ...p.query }),
-    // `failed` is not in the contract's example: without it, a schedule that could not be paid would be invisible.
+    // `failed` (docs/cron.md): without it, a schedule that could not be paid would be invisible.
     respond: (run) => ({
       body: {
         processed: run.processed,
