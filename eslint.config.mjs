@@ -4,7 +4,18 @@ import nextTs from 'eslint-config-next/typescript';
 const config = [
   ...nextVitals,
   ...nextTs,
-  { ignores: ['.next/**', '.next-*/**', 'node_modules/**', '.data/**', 'drizzle/**', 'next-env.d.ts', 'bench-results/**', 'test-results/**'] },
+  {
+    ignores: [
+      '.next/**',
+      '.next-*/**',
+      'node_modules/**',
+      '.data/**',
+      'drizzle/**',
+      'next-env.d.ts',
+      'bench-results/**',
+      'test-results/**',
+    ],
+  },
 ];
 
 export default config;

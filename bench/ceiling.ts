@@ -34,7 +34,10 @@ export function grantCeiling(db: Database, now: Date): Promise<CeilingFigures> {
     free.validityDays === null
       ? sql`date_trunc('month', ${at}::timestamptz) + interval '1 month'`
       : sql`${at}::timestamptz + make_interval(days => ${free.validityDays}::int)`;
-  return timed(db, 'grant', (jobId) => sql`
+  return timed(
+    db,
+    'grant',
+    (jobId) => sql`
     with plans as (
       select * from jsonb_to_recordset(${plans}::jsonb) as p(id text, billing text, credits bigint, category text, grace_days integer)
     ), subs as (
@@ -79,12 +82,16 @@ export function grantCeiling(db: Database, now: Date): Promise<CeilingFigures> {
       update credit_balances b set balance = b.balance + pu.amount, total_granted = b.total_granted + pu.amount, updated_at = ${at}::timestamptz
         from (select user_id, sum(amount)::bigint as amount from inserted group by user_id) pu where b.user_id = pu.user_id
     )
-    select count(*)::int as rows from inserted`);
+    select count(*)::int as rows from inserted`,
+  );
 }
 
 export function expireCeiling(db: Database, now: Date): Promise<CeilingFigures> {
   const at = now.toISOString();
-  return timed(db, 'expire', (jobId) => sql`
+  return timed(
+    db,
+    'expire',
+    (jobId) => sql`
     with expired as (
       update credit_batches b set expired_amount = b.remaining, remaining = 0, expired_at = ${at}::timestamptz
        where b.expired_at is null and b.expires_at is not null and b.expires_at <= ${at}::timestamptz
@@ -101,12 +108,16 @@ export function expireCeiling(db: Database, now: Date): Promise<CeilingFigures> 
       update credit_balances b set balance = b.balance - pu.lost, total_expired = b.total_expired + pu.lost, updated_at = ${at}::timestamptz
         from (select user_id, sum(lost)::bigint as lost from lost group by user_id) pu where b.user_id = pu.user_id
     )
-    select count(*)::int as rows from expired`);
+    select count(*)::int as rows from expired`,
+  );
 }
 
 export function scheduleCeiling(db: Database, now: Date, catchUp = 12): Promise<CeilingFigures> {
   const at = now.toISOString();
-  return timed(db, 'subscription-grants', (jobId) => sql`
+  return timed(
+    db,
+    'subscription-grants',
+    (jobId) => sql`
     with s as (
       select cs.* from credit_schedules cs join subscriptions sub on sub.id = cs.subscription_id and sub.status = 'active'
        where cs.status = 'active' and cs.next_due_at <= ${at}::timestamptz
@@ -149,5 +160,6 @@ export function scheduleCeiling(db: Database, now: Date, catchUp = 12): Promise<
         from (select schedule_id, count(*)::int as installments, sum(amount)::bigint as amount from inst group by schedule_id) ps
        where cs.id = ps.schedule_id
     )
-    select count(*)::int as rows from inserted`);
+    select count(*)::int as rows from inserted`,
+  );
 }

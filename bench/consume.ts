@@ -23,7 +23,10 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-export async function runConsumptions(db: Database, p: { ops: number; workers: number; now: Date; amount?: number; onProgress?: (done: number) => void }): Promise<ConsumeFigures> {
+export async function runConsumptions(
+  db: Database,
+  p: { ops: number; workers: number; now: Date; amount?: number; onProgress?: (done: number) => void },
+): Promise<ConsumeFigures> {
   // Random users, as requests would come: a user may be hit more than once (and then waits for their own lock).
   const users = (await queryRows<{ id: string }>(db, sql`select id from users order by random() limit ${p.ops}`)).map((row) => row.id);
   const latencies: number[] = [];

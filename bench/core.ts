@@ -54,7 +54,14 @@ export type JobFigures = {
   route: RouteFigures | null;
 };
 
-export type InvariantFigures = { mode: 'all' | 'sample'; usersChecked: number; ok: boolean; violations: number; ms: number; sample?: string[] };
+export type InvariantFigures = {
+  mode: 'all' | 'sample';
+  usersChecked: number;
+  ok: boolean;
+  violations: number;
+  ms: number;
+  sample?: string[];
+};
 
 export type BenchReport = {
   startedAt: string;
@@ -101,7 +108,14 @@ async function checkAll(db: Database, mode: 'all' | 'sample', users: number): Pr
   const started = performance.now();
   if (mode === 'all') {
     const { violations } = await checkInvariants(db, { maxPerRule: 5 });
-    return { mode, usersChecked: users, ok: violations.length === 0, violations: violations.length, ms: Math.round(performance.now() - started), sample: violations.slice(0, 5).map((v) => `${v.rule}: ${v.subject} ${v.detail}`) };
+    return {
+      mode,
+      usersChecked: users,
+      ok: violations.length === 0,
+      violations: violations.length,
+      ms: Math.round(performance.now() - started),
+      sample: violations.slice(0, 5).map((v) => `${v.rule}: ${v.subject} ${v.detail}`),
+    };
   }
   const sample = await queryRows<{ id: string }>(db, sql`select id from users tablesample system (1) limit 500`);
   let violations = 0;
@@ -111,7 +125,14 @@ async function checkAll(db: Database, mode: 'all' | 'sample', users: number): Pr
     violations += result.violations.length;
     examples.push(...result.violations.slice(0, 5 - examples.length).map((v) => `${v.rule}: ${v.subject} ${v.detail}`));
   }
-  return { mode, usersChecked: sample.length, ok: violations === 0, violations, ms: Math.round(performance.now() - started), sample: examples };
+  return {
+    mode,
+    usersChecked: sample.length,
+    ok: violations === 0,
+    violations,
+    ms: Math.round(performance.now() - started),
+    sample: examples,
+  };
 }
 
 /** Runs one job through its usecase until it reports no more work, as repeated cron calls would. */
@@ -122,21 +143,41 @@ async function runJobViaUsecase(db: Database, job: BenchJob, now: Date, chunkSiz
   let rows = 0;
   const onChunk = (counts: Record<string, number>) => {
     chunks++;
-    progress(`  ${job}: ${Object.entries(counts).map(([k, v]) => `${k} ${v.toLocaleString('en')}`).join(', ')}`);
+    progress(
+      `  ${job}: ${Object.entries(counts)
+        .map(([k, v]) => `${k} ${v.toLocaleString('en')}`)
+        .join(', ')}`,
+    );
   };
   const started = performance.now();
-  for (let more = true; more; ) {
+  for (let more = true; more;) {
     calls++;
     if (job === 'grant') {
-      const r = await grantMonthlyCredits(db, { trigger: 'cli', now, chunkSize, onChunk: (c) => onChunk({ ...c, granted: rows + (c.granted ?? 0) }) });
+      const r = await grantMonthlyCredits(db, {
+        trigger: 'cli',
+        now,
+        chunkSize,
+        onChunk: (c) => onChunk({ ...c, granted: rows + (c.granted ?? 0) }),
+      });
       rows += r.results.successful;
       more = r.hasMore;
     } else if (job === 'expire') {
-      const r = await expireCredits(db, { trigger: 'cli', now, chunkSize, onChunk: (c) => onChunk({ ...c, batches: rows + (c.batches ?? 0) }) });
+      const r = await expireCredits(db, {
+        trigger: 'cli',
+        now,
+        chunkSize,
+        onChunk: (c) => onChunk({ ...c, batches: rows + (c.batches ?? 0) }),
+      });
       rows += r.results.processedBatches;
       more = r.hasMore;
     } else {
-      const r = await processDueSchedules(db, { trigger: 'cli', now, chunkSize, limit: Number.MAX_SAFE_INTEGER, onChunk: (c) => onChunk({ ...c, installments: rows + (c.installments ?? 0) }) });
+      const r = await processDueSchedules(db, {
+        trigger: 'cli',
+        now,
+        chunkSize,
+        limit: Number.MAX_SAFE_INTEGER,
+        onChunk: (c) => onChunk({ ...c, installments: rows + (c.installments ?? 0) }),
+      });
       rows += r.processed;
       more = r.hasMore;
     }
@@ -159,7 +200,9 @@ export async function runBench(url: string, options: BenchOptions): Promise<Benc
   const { hasBenchData, seeded: earlier } = await checkBenchDatabase(url);
   const reuse = options.reuseSeed && earlier?.users === options.users && earlier.runAt ? earlier : null;
   // The jobs run "now" (to the second): the routes can only run on the server's clock.
-  const calendar: BenchCalendar = benchCalendar(reuse?.runAt ? new Date(reuse.runAt) : new Date(Math.floor(startedAt.getTime() / 1000) * 1000));
+  const calendar: BenchCalendar = benchCalendar(
+    reuse?.runAt ? new Date(reuse.runAt) : new Date(Math.floor(startedAt.getTime() / 1000) * 1000),
+  );
   const setup = await connect({ url, maxConnections: 2 });
   let seed: BenchReport['seed'];
   let afterSeed: InvariantFigures;
@@ -178,15 +221,28 @@ export async function runBench(url: string, options: BenchOptions): Promise<Benc
         users: options.users,
         calendar,
         chunkSize: options.seedChunkSize,
-        onProgress: (p) => progress(`  seeded ${p.users.toLocaleString('en')} / ${p.total.toLocaleString('en')} users (${(p.elapsedMs / 1000).toFixed(1)} s)`, p.users === p.total),
+        onProgress: (p) =>
+          progress(
+            `  seeded ${p.users.toLocaleString('en')} / ${p.total.toLocaleString('en')} users (${(p.elapsedMs / 1000).toFixed(1)} s)`,
+            p.users === p.total,
+          ),
       });
-      seed = { ms: seeded.ms, usersPerSec: perSec(seeded.users, seeded.ms), batches: seeded.batches, ledger: seeded.ledger, schedules: seeded.schedules, subscriptions: seeded.subscriptions };
+      seed = {
+        ms: seeded.ms,
+        usersPerSec: perSec(seeded.users, seeded.ms),
+        batches: seeded.batches,
+        ledger: seeded.ledger,
+        schedules: seeded.schedules,
+        subscriptions: seeded.subscriptions,
+      };
       // A production database is autovacuumed and analyzed; a freshly loaded one is not until autovacuum wakes up.
       await setup.db.execute(sql`vacuum analyze`);
       await recordSeed(url, { users: options.users, runAt: calendar.runAt.toISOString(), seed });
     }
     afterSeed = await checkAll(setup.db, invariantMode, options.users);
-    log(`  invariants after seeding (${afterSeed.mode}, ${afterSeed.usersChecked.toLocaleString('en')} users): ${afterSeed.ok ? 'ok' : `${afterSeed.violations} violations`} (${afterSeed.ms} ms)`);
+    log(
+      `  invariants after seeding (${afterSeed.mode}, ${afterSeed.usersChecked.toLocaleString('en')} users): ${afterSeed.ok ? 'ok' : `${afterSeed.violations} violations`} (${afterSeed.ms} ms)`,
+    );
     postgresVersion = (await queryRows<{ v: string }>(setup.db, sql`select current_setting('server_version') as v`))[0]!.v;
   } finally {
     await setup.close();
@@ -202,20 +258,41 @@ export async function runBench(url: string, options: BenchOptions): Promise<Benc
   try {
     for (const job of benchJobs) {
       const { value, peakRssMb, maxRssMb } = await withMemory(() => runJobViaUsecase(handle.db, job, calendar.runAt, chunkSize, log));
-      jobs[job] = { job, unit: units[job], ...value, rowsPerSec: perSec(value.rows, value.ms), peakRssMb, maxRssMb, ceiling: null, pctOfCeiling: null, route: null };
-      log(`  ${job}: ${value.rows.toLocaleString('en')} ${units[job]} in ${Math.round(value.ms)} ms = ${jobs[job].rowsPerSec.toLocaleString('en')}/s (${value.chunks} chunks, ${value.calls} calls, peak RSS ${peakRssMb} MB)`);
+      jobs[job] = {
+        job,
+        unit: units[job],
+        ...value,
+        rowsPerSec: perSec(value.rows, value.ms),
+        peakRssMb,
+        maxRssMb,
+        ceiling: null,
+        pctOfCeiling: null,
+        route: null,
+      };
+      log(
+        `  ${job}: ${value.rows.toLocaleString('en')} ${units[job]} in ${Math.round(value.ms)} ms = ${jobs[job].rowsPerSec.toLocaleString('en')}/s (${value.chunks} chunks, ${value.calls} calls, peak RSS ${peakRssMb} MB)`,
+      );
     }
     log(`  consumption: ${consumptions.toLocaleString('en')} calls from ${workers} workers …`);
     const progress = throttled(log);
     const measured = await withMemory(() =>
-      runConsumptions(handle.db, { ops: consumptions, workers, now: calendar.runAt, onProgress: (done) => progress(`  consumed ${done.toLocaleString('en')}`) }),
+      runConsumptions(handle.db, {
+        ops: consumptions,
+        workers,
+        now: calendar.runAt,
+        onProgress: (done) => progress(`  consumed ${done.toLocaleString('en')}`),
+      }),
     );
     consume = { ...measured.value, maxRssMb: measured.maxRssMb };
-    log(`  consumption: ${Math.round(consume.opsPerSec)}/s, p50 ${consume.p50Ms.toFixed(1)} ms, p95 ${consume.p95Ms.toFixed(1)} ms, p99 ${consume.p99Ms.toFixed(1)} ms`);
+    log(
+      `  consumption: ${Math.round(consume.opsPerSec)}/s, p50 ${consume.p50Ms.toFixed(1)} ms, p95 ${consume.p95Ms.toFixed(1)} ms, p99 ${consume.p99Ms.toFixed(1)} ms`,
+    );
     // The jobs changed most rows since the last analyze; autovacuum would catch up, the check should not wait for it.
     await handle.db.execute(sql`analyze`);
     afterJobs = await checkAll(handle.db, invariantMode, options.users);
-    log(`  invariants after the jobs (${afterJobs.mode}): ${afterJobs.ok ? 'ok' : `${afterJobs.violations} violations`} (${afterJobs.ms} ms)`);
+    log(
+      `  invariants after the jobs (${afterJobs.mode}): ${afterJobs.ok ? 'ok' : `${afterJobs.violations} violations`} (${afterJobs.ms} ms)`,
+    );
   } finally {
     await handle.close();
     await dropDatabase(url, usecaseDb);
@@ -225,14 +302,20 @@ export async function runBench(url: string, options: BenchOptions): Promise<Benc
   log(`\nRaw SQL ceiling (one statement per job) on a fresh copy:`);
   handle = await connect({ url: await cloneDatabase(url, name, rawDb), maxConnections: 2 });
   try {
-    const ceilings: Record<BenchJob, (db: Database, now: Date) => Promise<CeilingFigures>> = { grant: grantCeiling, 'subscription-grants': scheduleCeiling, expire: expireCeiling };
+    const ceilings: Record<BenchJob, (db: Database, now: Date) => Promise<CeilingFigures>> = {
+      grant: grantCeiling,
+      'subscription-grants': scheduleCeiling,
+      expire: expireCeiling,
+    };
     for (const job of benchJobs) {
       const c = await ceilings[job](handle.db, calendar.runAt);
       const figures = jobs[job];
       figures.ceiling = { ...c, rowsPerSec: perSec(c.rows, c.ms) };
       figures.pctOfCeiling = figures.ceiling.rowsPerSec > 0 ? Math.round((figures.rowsPerSec / figures.ceiling.rowsPerSec) * 100) : null;
       if (c.rows !== figures.rows) log(`  ⚠ ${job}: the ceiling wrote ${c.rows} rows, the usecase ${figures.rows}`);
-      log(`  ${job}: ${c.rows.toLocaleString('en')} ${units[job]} in ${Math.round(c.ms)} ms = ${figures.ceiling.rowsPerSec.toLocaleString('en')}/s`);
+      log(
+        `  ${job}: ${c.rows.toLocaleString('en')} ${units[job]} in ${Math.round(c.ms)} ms = ${figures.ceiling.rowsPerSec.toLocaleString('en')}/s`,
+      );
     }
   } finally {
     await handle.close();
@@ -256,7 +339,13 @@ export async function runBench(url: string, options: BenchOptions): Promise<Benc
     users: options.users,
     mix: segmentCounts(options.users),
     calendar: { signupAt: calendar.signupAt.toISOString(), yearlyAt: calendar.yearlyAt.toISOString(), runAt: calendar.runAt.toISOString() },
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(os.totalmem() / 1024 ** 3), node: process.version, postgres: postgresVersion },
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? 'unknown',
+      memoryGb: Math.round(os.totalmem() / 1024 ** 3),
+      node: process.version,
+      postgres: postgresVersion,
+    },
     options: { chunkSize, consumptions, workers },
     seed,
     invariants: { afterSeed, afterJobs },

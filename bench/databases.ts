@@ -58,7 +58,11 @@ export async function dropDatabase(url: string, name: string): Promise<void> {
  * marker table (written before the first seeded row) and every user's email is in the bench's domain;
  * an empty database is fine too. Returns whether earlier bench data is there to wipe.
  */
-export type SeedRecord = { users: number; runAt?: string; seed?: { ms: number; usersPerSec: number; batches: number; ledger: number; schedules: number; subscriptions: number } };
+export type SeedRecord = {
+  users: number;
+  runAt?: string;
+  seed?: { ms: number; usersPerSec: number; batches: number; ledger: number; schedules: number; subscriptions: number };
+};
 
 export async function checkBenchDatabase(url: string): Promise<{ hasBenchData: boolean; seeded: SeedRecord | null }> {
   const client = postgres(url, { max: 1, onnotice: () => {} });
@@ -91,7 +95,9 @@ export async function checkBenchDatabase(url: string): Promise<{ hasBenchData: b
 export async function claimBenchDatabase(url: string, params: Record<string, unknown>): Promise<void> {
   const client = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    await client.unsafe(`create table if not exists ${BENCH_MARKER_TABLE} (seeded_at timestamptz not null default now(), params jsonb not null)`);
+    await client.unsafe(
+      `create table if not exists ${BENCH_MARKER_TABLE} (seeded_at timestamptz not null default now(), params jsonb not null)`,
+    );
     await client.unsafe(`truncate ${BENCH_MARKER_TABLE}`);
     await client`insert into ${client(BENCH_MARKER_TABLE)} (params) values (${client.json(params as postgres.JSONValue)})`;
     await client.unsafe(

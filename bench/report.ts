@@ -2,7 +2,9 @@
 import { benchJobs, type BenchReport } from './core';
 
 const n = (value: number | null | undefined, digits = 0) =>
-  value === null || value === undefined ? '-' : value.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  value === null || value === undefined
+    ? '-'
+    : value.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -13,7 +15,9 @@ export function formatReport(report: BenchReport): string {
   const lines: string[] = [];
   const { machine, seed } = report;
   lines.push(
-    `\n${n(report.users)} users (${Object.entries(report.mix).map(([k, v]) => `${n(v)} ${k}`).join(', ')}), chunk ${report.options.chunkSize}, ` +
+    `\n${n(report.users)} users (${Object.entries(report.mix)
+      .map(([k, v]) => `${n(v)} ${k}`)
+      .join(', ')}), chunk ${report.options.chunkSize}, ` +
       `${machine.cpus} CPUs (${machine.cpuModel}), Postgres ${machine.postgres}, Node ${machine.node}`,
   );
   lines.push(
@@ -22,7 +26,21 @@ export function formatReport(report: BenchReport): string {
       `(${report.invariants.afterJobs.mode}, ${n(report.invariants.afterJobs.usersChecked)} users)\n`,
   );
   const rows: string[][] = [
-    ['job (usecase)', 'rows', 'total ms', 'rows/s', 'chunks', 'calls', 'peak RSS MB', 'ceiling rows/s', '% of ceiling', 'route rows/s', 'route calls', 'overhead ms/call', 'server RSS MB'],
+    [
+      'job (usecase)',
+      'rows',
+      'total ms',
+      'rows/s',
+      'chunks',
+      'calls',
+      'peak RSS MB',
+      'ceiling rows/s',
+      '% of ceiling',
+      'route rows/s',
+      'route calls',
+      'overhead ms/call',
+      'server RSS MB',
+    ],
   ];
   for (const job of benchJobs) {
     const f = report.jobs[job];

@@ -126,7 +126,10 @@ async function call(base: string, job: Job, secret: string, extra = ''): Promise
   const route = routes[job];
   const query = extra || route.query;
   const started = performance.now();
-  const response = await fetch(`${base}${route.path}${query ? `?${query}` : ''}`, { method: 'POST', headers: { authorization: `Bearer ${secret}` } });
+  const response = await fetch(`${base}${route.path}${query ? `?${query}` : ''}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${secret}` },
+  });
   const text = await response.text();
   const wallMs = performance.now() - started;
   if (response.status !== 200) throw new Error(`${route.path} answered ${response.status}: ${text.slice(0, 500)}`);
@@ -147,7 +150,7 @@ export async function runRoutes(url: string, options: RouteServerOptions, log: (
       let ms = 0;
       let serverMs = 0;
       let lastLog = Date.now();
-      for (let more = true; more; ) {
+      for (let more = true; more;) {
         const { wallMs, body } = await call(server.base, job, secret);
         rows += routes[job].rows(body);
         ms += wallMs;
@@ -173,7 +176,9 @@ export async function runRoutes(url: string, options: RouteServerOptions, log: (
         serverPeakRssMb: peakRssMb(server.pid),
       };
       const f = figures[job];
-      log(`  ${job}: ${rows.toLocaleString('en')} rows in ${f.calls} calls, ${Math.round(ms)} ms = ${f.rowsPerSec.toLocaleString('en')}/s; overhead per call ${f.overheadMsAvg.toFixed(1)} ms avg; server peak RSS ${f.serverPeakRssMb} MB`);
+      log(
+        `  ${job}: ${rows.toLocaleString('en')} rows in ${f.calls} calls, ${Math.round(ms)} ms = ${f.rowsPerSec.toLocaleString('en')}/s; overhead per call ${f.overheadMsAvg.toFixed(1)} ms avg; server peak RSS ${f.serverPeakRssMb} MB`,
+      );
     }
     return figures;
   } finally {

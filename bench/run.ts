@@ -12,7 +12,11 @@ import { formatReport } from './report';
 
 const SCRATCH_DATABASE = 'credits_bench';
 const DIST_DIR = '.next-bench';
-const ROUTE_FILES = ['src/app/api/jobs/credits/grant/route.ts', 'src/app/api/jobs/credits/expire/route.ts', 'src/app/api/cron/subscription-grants/route.ts'];
+const ROUTE_FILES = [
+  'src/app/api/jobs/credits/grant/route.ts',
+  'src/app/api/jobs/credits/expire/route.ts',
+  'src/app/api/cron/subscription-grants/route.ts',
+];
 
 function fail(message: string): never {
   console.error(`✖ ${message}`);
@@ -50,17 +54,17 @@ function parseOptions() {
     return parseArgs({
       options: {
         help: { type: 'boolean', default: false },
-      users: { type: 'string' },
-      chunk: { type: 'string' },
-      consumptions: { type: 'string' },
-      workers: { type: 'string' },
-      invariants: { type: 'string' },
-      port: { type: 'string' },
-      'create-db': { type: 'boolean', default: false },
-      'drop-db': { type: 'boolean', default: false },
-      'no-routes': { type: 'boolean', default: false },
-      build: { type: 'boolean', default: false },
-      'reuse-seed': { type: 'boolean', default: false },
+        users: { type: 'string' },
+        chunk: { type: 'string' },
+        consumptions: { type: 'string' },
+        workers: { type: 'string' },
+        invariants: { type: 'string' },
+        port: { type: 'string' },
+        'create-db': { type: 'boolean', default: false },
+        'drop-db': { type: 'boolean', default: false },
+        'no-routes': { type: 'boolean', default: false },
+        build: { type: 'boolean', default: false },
+        'reuse-seed': { type: 'boolean', default: false },
       },
     });
   } catch (error) {
@@ -95,7 +99,8 @@ async function main() {
 
   const routesPresent = ROUTE_FILES.every((file) => existsSync(file));
   let withRoutes = !values['no-routes'] && routesPresent;
-  if (!values['no-routes'] && !routesPresent) console.log(`Routes not found (${ROUTE_FILES.filter((f) => !existsSync(f)).join(', ')}): timing the usecases only.`);
+  if (!values['no-routes'] && !routesPresent)
+    console.log(`Routes not found (${ROUTE_FILES.filter((f) => !existsSync(f)).join(', ')}): timing the usecases only.`);
   if (withRoutes && (values.build || !existsSync(path.join(DIST_DIR, 'BUILD_ID')))) {
     console.log(`Building the app into ${DIST_DIR} (next build) …`);
     try {

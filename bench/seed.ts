@@ -2,7 +2,14 @@
 // (createUser, then startSubscription) so the jobs meet the data they meet in production:
 // tests/bench/seed.test.ts compares the two row by row.
 import { sql } from 'drizzle-orm';
-import { creditsConfig, YEARLY_TERM_MONTHS, type CreditsConfig, type LifetimePlan, type MonthlyPlan, type YearlyPlan } from '@/config/credits';
+import {
+  creditsConfig,
+  YEARLY_TERM_MONTHS,
+  type CreditsConfig,
+  type LifetimePlan,
+  type MonthlyPlan,
+  type YearlyPlan,
+} from '@/config/credits';
 import { queryRows } from '@/lib/server/db/sql';
 import type { Database } from '@/lib/server/db/types';
 import { addUtcDays, addUtcMonths, startOfNextUtcMonth, utcDateKey, utcMonthKey } from '@/lib/server/credits/time';
@@ -69,12 +76,15 @@ export async function seedChunk(db: Database, p: { from: number; to: number; cal
   const signupExpires = (t: Date) => iso(bonus.validityDays ? addUtcDays(t, bonus.validityDays) : null);
   const freeExpires = (t: Date) => iso(free.validityDays ? addUtcDays(t, free.validityDays) : startOfNextUtcMonth(t));
   const firstInstallment = installmentAmount(yearly, 1);
-  const bySegment = (f: (t: Date) => string | null) => sql`case when c.seg = 'yearly' then ${f(t0)}::timestamptz else ${f(t1)}::timestamptz end`;
+  const bySegment = (f: (t: Date) => string | null) =>
+    sql`case when c.seg = 'yearly' then ${f(t0)}::timestamptz else ${f(t1)}::timestamptz end`;
   const monthOf = sql`case when c.seg = 'yearly' then ${utcMonthKey(t0)} else ${utcMonthKey(t1)} end`;
 
   await db.transaction(async (tx) => {
     const t = tx as unknown as Database;
-    await t.execute(sql`create temp table bench_chunk (i int primary key, user_id text, seg text, sub_id text, schedule_id uuid, at timestamptz) on commit drop`);
+    await t.execute(
+      sql`create temp table bench_chunk (i int primary key, user_id text, seg text, sub_id text, schedule_id uuid, at timestamptz) on commit drop`,
+    );
     await t.execute(sql`
       insert into bench_chunk
       select i, gen_random_uuid()::text, seg,

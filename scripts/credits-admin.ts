@@ -84,7 +84,9 @@ async function adjust(db: Database, command: 'grant' | 'deduct', v: Values) {
     fail(`${command} refused (${result.reason}): ${'message' in result ? result.message : ''}`);
   }
   const replayed = result.replayed ? ' (replayed: this key was already used; nothing changed)' : '';
-  console.log(`✔ ${command === 'grant' ? 'Granted' : 'Deducted'} ${amount} credits ${command === 'grant' ? 'to' : 'from'} ${user.email}${replayed}. Key: ${key}`);
+  console.log(
+    `✔ ${command === 'grant' ? 'Granted' : 'Deducted'} ${amount} credits ${command === 'grant' ? 'to' : 'from'} ${user.email}${replayed}. Key: ${key}`,
+  );
   print(result);
 }
 
@@ -93,15 +95,22 @@ async function subscribe(db: Database, v: Values) {
   const planId = requireOption(v.plan as string | undefined, 'plan');
   // The id is the start's idempotency key: the same command run twice starts one subscription.
   const subscriptionId = requireOption(v['subscription-id'] as string | undefined, 'subscription-id');
-  if (!creditsConfig.plans.some((p) => p.id === planId)) usageError(`Unknown plan "${planId}" (${creditsConfig.plans.map((p) => p.id).join(', ')})`);
+  if (!creditsConfig.plans.some((p) => p.id === planId))
+    usageError(`Unknown plan "${planId}" (${creditsConfig.plans.map((p) => p.id).join(', ')})`);
   // A plan in force now (a yearly plan whose term is over is not: starting a new term is a renewal).
-  const active = (await db.select().from(subscriptions).where(eq(subscriptions.userId, user.id))).find((sub) => planInForceAt(sub, new Date()));
+  const active = (await db.select().from(subscriptions).where(eq(subscriptions.userId, user.id))).find((sub) =>
+    planInForceAt(sub, new Date()),
+  );
   if (active && !v.force && active.id !== v['subscription-id']) {
-    fail(`User ${user.email} already has an active ${active.planId} subscription (${active.id}); cancel it first, or pass --force for a second plan`);
+    fail(
+      `User ${user.email} already has an active ${active.planId} subscription (${active.id}); cancel it first, or pass --force for a second plan`,
+    );
   }
   const result = await startSubscription(db, { userId: user.id, planId, subscriptionId });
   if (!result.ok) fail(result.message);
-  console.log(`✔ ${result.replayed ? 'Subscription already existed' : 'Started'} ${planId} for ${user.email}: subscription ${result.subscription.id}`);
+  console.log(
+    `✔ ${result.replayed ? 'Subscription already existed' : 'Started'} ${planId} for ${user.email}: subscription ${result.subscription.id}`,
+  );
   print(result);
 }
 
@@ -109,7 +118,9 @@ async function cancel(db: Database, v: Values) {
   const id = requireOption(v.subscription as string | undefined, 'subscription');
   const result = await cancelSubscription(db, { subscriptionId: id });
   if (!result.ok) fail(result.message);
-  console.log(`✔ ${result.replayed ? 'Already canceled' : 'Canceled'} subscription ${id}: no further grants or installments; granted credits stay until they expire`);
+  console.log(
+    `✔ ${result.replayed ? 'Already canceled' : 'Canceled'} subscription ${id}: no further grants or installments; granted credits stay until they expire`,
+  );
   print(result.subscription);
 }
 

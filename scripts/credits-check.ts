@@ -1,4 +1,4 @@
-// npm run credits:check [-- --user ID] — the contract's invariants over every user (or one).
+// npm run credits:check [-- --user ID] — the invariants of docs/credits.md over every user (or one).
 import { checkInvariants, type InvariantViolation } from '@/lib/server/usecases/check-invariants';
 import { openDatabaseForScript, runMain } from './lib/cli';
 import { intOption, parseCommandLine, usageError } from './lib/args';
@@ -41,7 +41,8 @@ runMain(async () => {
     } else if (violations.length === 0) {
       console.log(`✔ No invariant violations (${scope}, ${Date.now() - started}ms)`);
     } else {
-      for (const v of violations) console.log(`✖ ${v.rule}: ${v.subject}${v.userId && !v.subject.includes(v.userId) ? ` (user ${v.userId})` : ''}: ${v.detail}`);
+      for (const v of violations)
+        console.log(`✖ ${v.rule}: ${v.subject}${v.userId && !v.subject.includes(v.userId) ? ` (user ${v.userId})` : ''}: ${v.detail}`);
       const capped = violations.length >= maxPerRule ? ` (at most ${maxPerRule} per rule shown)` : '';
       console.log(`\n${violations.length} violation(s) over ${scope}${capped}. See docs/operations.md#checking-invariants.`);
     }

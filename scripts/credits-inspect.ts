@@ -2,15 +2,7 @@
 import { RUN_PRESUMED_DEAD_AFTER_MS } from '@/lib/server/credits/job-runner';
 import { isJobName, jobNames } from '@/lib/server/jobs/catalog';
 import { and, asc, count, desc, eq, isNotNull, lte, sql } from 'drizzle-orm';
-import {
-  creditBalances,
-  creditBatches,
-  creditLedger,
-  creditSchedules,
-  jobRuns,
-  subscriptions,
-  users,
-} from '@/lib/server/db/schema';
+import { creditBalances, creditBatches, creditLedger, creditSchedules, jobRuns, subscriptions, users } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import { openDatabaseForScript, runMain } from './lib/cli';
 import { intOption, parseCommandLine, usageError } from './lib/args';
@@ -92,10 +84,24 @@ async function showUser(ctx: Ctx, idOrEmail: string | undefined) {
   const limit = ctx.limit ?? 50;
   const [balance] = await ctx.db.select().from(creditBalances).where(eq(creditBalances.userId, user.id));
   const subs = await ctx.db.select().from(subscriptions).where(eq(subscriptions.userId, user.id)).orderBy(asc(subscriptions.createdAt));
-  const schedules = await ctx.db.select().from(creditSchedules).where(eq(creditSchedules.userId, user.id)).orderBy(asc(creditSchedules.createdAt));
+  const schedules = await ctx.db
+    .select()
+    .from(creditSchedules)
+    .where(eq(creditSchedules.userId, user.id))
+    .orderBy(asc(creditSchedules.createdAt));
   const [{ n: batchCount } = { n: 0 }] = await ctx.db.select({ n: count() }).from(creditBatches).where(eq(creditBatches.userId, user.id));
-  const batches = await ctx.db.select().from(creditBatches).where(eq(creditBatches.userId, user.id)).orderBy(desc(creditBatches.id)).limit(limit);
-  const ledger = await ctx.db.select().from(creditLedger).where(eq(creditLedger.userId, user.id)).orderBy(desc(creditLedger.id)).limit(limit);
+  const batches = await ctx.db
+    .select()
+    .from(creditBatches)
+    .where(eq(creditBatches.userId, user.id))
+    .orderBy(desc(creditBatches.id))
+    .limit(limit);
+  const ledger = await ctx.db
+    .select()
+    .from(creditLedger)
+    .where(eq(creditLedger.userId, user.id))
+    .orderBy(desc(creditLedger.id))
+    .limit(limit);
   if (ctx.json) return { user, balance: balance ?? null, subscriptions: subs, schedules, batchCount, batches, ledger };
 
   console.log(`\nUser ${user.id}  ${user.email}  (${user.name}, created ${user.createdAt.toISOString()})`);
@@ -104,7 +110,11 @@ async function showUser(ctx: Ctx, idOrEmail: string | undefined) {
       ? `Balance ${balance.balance}  (granted ${balance.totalGranted} - consumed ${balance.totalConsumed} - expired ${balance.totalExpired})`
       : 'Balance 0 (no balance row yet)',
   );
-  output(ctx, 'Subscriptions', subs.map((s) => ({ id: s.id, plan: s.planId, billing: s.billing, status: s.status, anchor: s.anchorAt, canceled: s.canceledAt })));
+  output(
+    ctx,
+    'Subscriptions',
+    subs.map((s) => ({ id: s.id, plan: s.planId, billing: s.billing, status: s.status, anchor: s.anchorAt, canceled: s.canceledAt })),
+  );
   output(
     ctx,
     'Schedules',
@@ -128,7 +138,13 @@ async function showUser(ctx: Ctx, idOrEmail: string | undefined) {
       remaining: b.remaining,
       effective: b.effectiveAt,
       expires: b.expiresAt,
-      state: b.expiredAt ? `expired (lost ${b.expiredAmount})` : b.expiresAt && b.expiresAt <= ctx.now ? 'due to expire' : b.remaining === 0 ? 'spent' : 'live',
+      state: b.expiredAt
+        ? `expired (lost ${b.expiredAmount})`
+        : b.expiresAt && b.expiresAt <= ctx.now
+          ? 'due to expire'
+          : b.remaining === 0
+            ? 'spent'
+            : 'live',
       key: b.idempotencyKey,
     })),
   );
@@ -171,7 +187,10 @@ async function showOverdue(ctx: Ctx) {
     .limit(ctx.limit ?? 50);
   if (ctx.json) return { total, schedules: rows };
   output(ctx, `Overdue schedules: ${total} (oldest first${total > rows.length ? `, first ${rows.length} shown` : ''})`, rows);
-  if (total > 0) console.log('\nRun the installment job: npm run jobs -- subscription-grants (it catches up to 12 installments per schedule per call; --catch-up 36 for more)');
+  if (total > 0)
+    console.log(
+      '\nRun the installment job: npm run jobs -- subscription-grants (it catches up to 12 installments per schedule per call; --catch-up 36 for more)',
+    );
   return null;
 }
 

@@ -45,7 +45,9 @@ runMain(async () => {
       console.log('\nTry the cron routes once the server is up:');
       console.log(`  curl -s -H "Authorization: Bearer ${CRON_SECRET}" http://localhost:${port}/api/jobs/credits/grant`);
       console.log(`  curl -s -H "Authorization: Bearer ${CRON_SECRET}" http://localhost:${port}/api/cron/subscription-grants`);
-      console.log(`  curl -s -u ${CRON_JOBS_USERNAME ?? 'cron'}:<CRON_JOBS_PASSWORD from ${ENV_FILE}> http://localhost:${port}/api/jobs/credits/expire\n`);
+      console.log(
+        `  curl -s -u ${CRON_JOBS_USERNAME ?? 'cron'}:<CRON_JOBS_PASSWORD from ${ENV_FILE}> http://localhost:${port}/api/jobs/credits/expire\n`,
+      );
     }
   } finally {
     await handle.close();

@@ -46,7 +46,11 @@ const clamp = (n: number | undefined, min: number, max: number) => (n === undefi
 
 /** The instant a grant backfill of `date` runs as of: the end of that UTC day, or now for today. */
 function backfillInstant(date: string, now: Date): Date {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`)) || utcDateKey(new Date(`${date}T00:00:00Z`)) !== date) {
+  if (
+    !/^\d{4}-\d{2}-\d{2}$/.test(date) ||
+    Number.isNaN(Date.parse(`${date}T00:00:00Z`)) ||
+    utcDateKey(new Date(`${date}T00:00:00Z`)) !== date
+  ) {
     usageError(`--date must be a calendar date as YYYY-MM-DD, got "${date}"`);
   }
   const today = utcDateKey(now);
@@ -125,7 +129,11 @@ runMain(async () => {
       try {
         outcome = await callOnce(handle.db, options, (progress) => {
           chunks += 1;
-          console.error(`${prefix} ${Object.entries(progress).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+          console.error(
+            `${prefix} ${Object.entries(progress)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')}`,
+          );
         });
       } catch (error) {
         const jobId = error instanceof JobFailedError ? ` (job run ${error.jobId})` : '';
@@ -172,7 +180,8 @@ runMain(async () => {
   };
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   if (!success) {
-    if (failedRows > 0) console.error(`✖ ${failedRows} row(s) failed: the server log lines above name them; they stay due for the next run.`);
+    if (failedRows > 0)
+      console.error(`✖ ${failedRows} row(s) failed: the server log lines above name them; they stay due for the next run.`);
     process.exit(1);
   }
 });

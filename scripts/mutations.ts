@@ -154,7 +154,10 @@ function main() {
     for (const m of MUTATIONS) console.log(`${m.name.padEnd(32)} ${m.breaks}${m.needsServer ? ' [needs TEST_DATABASE_URL]' : ''}`);
     return;
   }
-  const names = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = values.only
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = names?.filter((name) => !MUTATIONS.some((m) => m.name === name)) ?? [];
   if (unknown.length > 0) {
     console.error(`Unknown mutation(s): ${unknown.join(', ')}. See --list.`);
@@ -175,10 +178,17 @@ function main() {
       const count = existsSync(source) ? occurrences(readFileSync(source, 'utf8'), m.find) : -1;
       if (count !== 1) {
         const why = count === -1 ? `file ${m.file} does not exist` : `pattern found ${count} times in ${m.file} (must be exactly once)`;
-        console.log(`!! PATTERN NOT FOUND: mutation "${m.name}": ${why}\n   pattern: ${m.find}\n   Update its entry in scripts/mutations.ts to the current code.`);
+        console.log(
+          `!! PATTERN NOT FOUND: mutation "${m.name}": ${why}\n   pattern: ${m.find}\n   Update its entry in scripts/mutations.ts to the current code.`,
+        );
         outcomes.push({ mutation: m, verdict: 'pattern', detail: why, caughtBy: [] });
       } else if (m.needsServer && !server) {
-        outcomes.push({ mutation: m, verdict: 'not-run', detail: 'needs TEST_DATABASE_URL (a missing lock only shows under concurrent transactions)', caughtBy: [] });
+        outcomes.push({
+          mutation: m,
+          verdict: 'not-run',
+          detail: 'needs TEST_DATABASE_URL (a missing lock only shows under concurrent transactions)',
+          caughtBy: [],
+        });
       } else {
         runnable.push(m);
       }
@@ -196,7 +206,9 @@ function main() {
         return;
       }
       baselineFailures = new Set(baseline.failures.map(key));
-      console.log(`   ${baseline.total} tests, ${baseline.failures.length} failed${baseline.fileErrors.length ? `, file errors: ${baseline.fileErrors.join('; ')}` : ''}`);
+      console.log(
+        `   ${baseline.total} tests, ${baseline.failures.length} failed${baseline.fileErrors.length ? `, file errors: ${baseline.fileErrors.join('; ')}` : ''}`,
+      );
       for (const f of baseline.failures) console.log(`   ✗ ${f.file} > ${f.name}  (fails without any mutation: not counted)`);
       console.log('');
     }
@@ -205,7 +217,10 @@ function main() {
     for (const m of runnable) {
       const source = path.join(scratch, m.file);
       const original = readFileSync(source, 'utf8');
-      writeFileSync(source, original.replace(m.find, () => m.replace));
+      writeFileSync(
+        source,
+        original.replace(m.find, () => m.replace),
+      );
       console.log(`Mutation "${m.name}": ${m.breaks}`);
       console.log(`   ${m.file}: ${oneLine(m.find)}  →  ${oneLine(m.replace)}`);
       let result: RunResult;
@@ -257,7 +272,11 @@ function makeScratchCopy(fromHead: boolean): string {
     const untar = spawnSync('tar', ['-x', '-C', scratch], { input: archive.stdout });
     if (untar.status !== 0) throw new Error(`tar failed: ${untar.stderr}`);
   } else {
-    const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 28 });
+    const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+      cwd: root,
+      encoding: 'utf8',
+      maxBuffer: 1 << 28,
+    });
     if (listed.status !== 0) throw new Error(`git ls-files failed: ${listed.stderr}`);
     for (const file of listed.stdout.split('\0').filter(Boolean)) {
       const from = path.join(root, file);
@@ -273,33 +292,46 @@ function makeScratchCopy(fromHead: boolean): string {
 function runVitest(cwd: string, files: string[], label: string): RunResult {
   const report = path.join(cwd, `.mutation-${label}.json`);
   rmSync(report, { force: true });
-  const run = spawnSync(process.execPath, [path.join(cwd, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=json', `--outputFile=${report}`, ...files], {
-    cwd,
-    env: { ...process.env, CI: 'true', FORCE_COLOR: '0' },
-    encoding: 'utf8',
-    maxBuffer: 1 << 28,
-  });
+  const run = spawnSync(
+    process.execPath,
+    [path.join(cwd, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=json', `--outputFile=${report}`, ...files],
+    {
+      cwd,
+      env: { ...process.env, CI: 'true', FORCE_COLOR: '0' },
+      encoding: 'utf8',
+      maxBuffer: 1 << 28,
+    },
+  );
   if (!existsSync(report)) {
     const tail = `${run.stderr ?? ''}${run.stdout ?? ''}`.trim().split('\n').slice(-15).join('\n');
     return { failures: [], fileErrors: [], total: 0, error: `vitest wrote no report (exit ${run.status}):\n${tail}` };
   }
   const json = JSON.parse(readFileSync(report, 'utf8')) as {
     numTotalTests: number;
-    testResults: { name: string; status: string; message?: string; assertionResults: { ancestorTitles: string[]; title: string; status: string }[] }[];
+    testResults: {
+      name: string;
+      status: string;
+      message?: string;
+      assertionResults: { ancestorTitles: string[]; title: string; status: string }[];
+    }[];
   };
   const failures: TestFailure[] = [];
   const fileErrors: string[] = [];
   for (const file of json.testResults) {
     const rel = path.relative(cwd, file.name);
-    for (const test of file.assertionResults) if (test.status === 'failed') failures.push({ file: rel, name: [...test.ancestorTitles, test.title].join(' > ') });
-    if (file.status === 'failed' && file.assertionResults.every((t) => t.status !== 'failed')) fileErrors.push(`${rel}: ${oneLine(file.message ?? 'failed')}`);
+    for (const test of file.assertionResults)
+      if (test.status === 'failed') failures.push({ file: rel, name: [...test.ancestorTitles, test.title].join(' > ') });
+    if (file.status === 'failed' && file.assertionResults.every((t) => t.status !== 'failed'))
+      fileErrors.push(`${rel}: ${oneLine(file.message ?? 'failed')}`);
   }
-  if (json.numTotalTests === 0) return { failures, fileErrors, total: 0, error: `no tests ran${fileErrors.length ? `: ${fileErrors.join('; ')}` : ''}` };
+  if (json.numTotalTests === 0)
+    return { failures, fileErrors, total: 0, error: `no tests ran${fileErrors.length ? `: ${fileErrors.join('; ')}` : ''}` };
   return { failures, fileErrors, total: json.numTotalTests };
 }
 
 const key = (f: TestFailure) => `${f.file} > ${f.name}`;
-const oneLine = (s: string) => (s.replace(/\s+/g, ' ').trim().length > 160 ? `${s.replace(/\s+/g, ' ').trim().slice(0, 157)}…` : s.replace(/\s+/g, ' ').trim());
+const oneLine = (s: string) =>
+  s.replace(/\s+/g, ' ').trim().length > 160 ? `${s.replace(/\s+/g, ' ').trim().slice(0, 157)}…` : s.replace(/\s+/g, ' ').trim();
 
 function occurrences(text: string, pattern: string): number {
   let count = 0;

@@ -66,7 +66,9 @@ runMain(async () => {
     return;
   }
   if (!authorization) {
-    fail('Set CRON_SECRET (or CRON_JOBS_USERNAME and CRON_JOBS_PASSWORD) to the values the app uses: the scheduler calls its routes with them');
+    fail(
+      'Set CRON_SECRET (or CRON_JOBS_USERNAME and CRON_JOBS_PASSWORD) to the values the app uses: the scheduler calls its routes with them',
+    );
   }
   if (values['run-now']) {
     const report = await scheduler.runNow(values['run-now'])!;
@@ -76,7 +78,8 @@ runMain(async () => {
 
   scheduler.start();
   log(`[scheduler] calling ${config.APP_URL} (${authorization.split(' ')[0]} auth); times are UTC`);
-  for (const u of scheduler.upcoming()) log(`[scheduler] ${u.name.padEnd(20)} ${u.schedule.padEnd(12)} next run ${u.next?.toISOString() ?? 'never'}`);
+  for (const u of scheduler.upcoming())
+    log(`[scheduler] ${u.name.padEnd(20)} ${u.schedule.padEnd(12)} next run ${u.next?.toISOString() ?? 'never'}`);
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
       log(`[scheduler] ${signal}: waiting for runs in progress, then exiting`);

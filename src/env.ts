@@ -2,10 +2,7 @@ import { z } from 'zod';
 
 // Every variable the app reads is declared here and nowhere else; `.env.example` mirrors this list.
 const secret = (name: string) =>
-  z
-    .string()
-    .min(16, `${name} must be at least 16 characters (generate one with: openssl rand -hex 32)`)
-    .optional();
+  z.string().min(16, `${name} must be at least 16 characters (generate one with: openssl rand -hex 32)`).optional();
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -49,7 +46,11 @@ export const envSchema = z
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.BETTER_AUTH_SECRET && !process.env.NEXT_PHASE?.includes('build')) {
-      ctx.addIssue({ code: 'custom', path: ['BETTER_AUTH_SECRET'], message: 'BETTER_AUTH_SECRET is required in production (openssl rand -hex 32)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['BETTER_AUTH_SECRET'],
+        message: 'BETTER_AUTH_SECRET is required in production (openssl rand -hex 32)',
+      });
     }
     if (Boolean(env.CRON_JOBS_USERNAME) !== Boolean(env.CRON_JOBS_PASSWORD)) {
       ctx.addIssue({

@@ -8,7 +8,12 @@ export const USAGE_ERROR = 2;
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 export function parseCommandLine<const O extends Options>(options: O, help: string, argv = process.argv.slice(2)) {
-  const config = { args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } } as O & { help: { type: 'boolean'; short: 'h' } }, allowPositionals: true, strict: true } as const;
+  const config = {
+    args: argv,
+    options: { ...options, help: { type: 'boolean', short: 'h' } } as O & { help: { type: 'boolean'; short: 'h' } },
+    allowPositionals: true,
+    strict: true,
+  } as const;
   let parsed: ReturnType<typeof parseArgs<typeof config>>;
   try {
     parsed = parseArgs(config);

@@ -94,7 +94,9 @@ export function createScheduler(options: SchedulerOptions) {
     if (!started) return;
     arm(job, slot);
     if (job.running) {
-      log(`[scheduler ${stamp()}] ${job.entry.name}: skipped the ${slot.toISOString()} run: the run started at ${job.running.since.toISOString()} is still going`);
+      log(
+        `[scheduler ${stamp()}] ${job.entry.name}: skipped the ${slot.toISOString()} run: the run started at ${job.running.since.toISOString()} is still going`,
+      );
       return;
     }
     void startRun(job, slot);
@@ -125,7 +127,9 @@ export function createScheduler(options: SchedulerOptions) {
         result = { ok: false, status: null, hasMore: false, summary: error instanceof Error ? error.message : String(error) };
       }
       hasMore = result.ok && result.hasMore;
-      log(`[scheduler ${stamp()}] ${name}: call ${calls} → ${result.status ?? 'no response'} ${result.summary}${hasMore ? ' (hasMore: calling again)' : ''}`);
+      log(
+        `[scheduler ${stamp()}] ${name}: call ${calls} → ${result.status ?? 'no response'} ${result.summary}${hasMore ? ' (hasMore: calling again)' : ''}`,
+      );
       if (!result.ok) {
         ok = false;
         break;
@@ -202,7 +206,8 @@ export function httpCaller(params: { baseUrl: string; authorization: string; tim
         signal: AbortSignal.timeout(params.timeoutMs),
       });
     } catch (error) {
-      const reason = error instanceof Error && error.name === 'TimeoutError' ? `timed out after ${params.timeoutMs}ms` : describeFetchError(error);
+      const reason =
+        error instanceof Error && error.name === 'TimeoutError' ? `timed out after ${params.timeoutMs}ms` : describeFetchError(error);
       return { ok: false, status: null, hasMore: false, summary: `${url.origin}: ${reason}` };
     }
     const text = await response.text();
@@ -214,7 +219,7 @@ export function httpCaller(params: { baseUrl: string; authorization: string; tim
     }
     if (!response.ok || !body) {
       const detail = body?.error ? String(body.error) : text.slice(0, 120).replace(/\s+/g, ' ');
-      const hint = response.status === 401 ? ' (check CRON_SECRET / CRON_JOBS_PASSWORD against the app\'s)' : '';
+      const hint = response.status === 401 ? " (check CRON_SECRET / CRON_JOBS_PASSWORD against the app's)" : '';
       return { ok: false, status: response.status, hasMore: false, summary: `${detail}${hint}` };
     }
     return { ok: true, status: response.status, hasMore: body.hasMore === true, summary: summarize(body) };

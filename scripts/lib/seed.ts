@@ -49,7 +49,10 @@ async function must<T extends { ok: boolean }>(label: string, result: Promise<T>
 }
 
 async function subscribe(db: Database, userId: string, planId: string, at: Date) {
-  const result = await must(`subscribe ${planId}`, startSubscription(db, { userId, planId, subscriptionId: `seed-${userId}-${planId}`, now: at }));
+  const result = await must(
+    `subscribe ${planId}`,
+    startSubscription(db, { userId, planId, subscriptionId: `seed-${userId}-${planId}`, now: at }),
+  );
   if (!result.ok) throw new Error('unreachable');
   return result.subscription;
 }
@@ -75,7 +78,7 @@ const STORIES: Story[] = [
   {
     email: 'free-new',
     name: 'Fresh Free User',
-    story: 'Free plan, signed up 5 days ago: sign-up bonus and this month\'s free credits live',
+    story: "Free plan, signed up 5 days ago: sign-up bonus and this month's free credits live",
     build: (_db, t, user) => user(t.daysAgo(5)),
   },
   {
@@ -180,8 +183,14 @@ const STORIES: Story[] = [
     story: 'Free plan with a 500-credit pack (365 days) and a never-expiring 2 000-credit pack',
     build: async (db, t, user) => {
       const u = await user(t.monthsAgo(1));
-      await must('pack', purchaseCreditPack(db, { userId: u.id, packId: 'pack-500', purchaseId: `seed-pack-a-${u.id}`, now: t.daysAgo(25) }));
-      await must('pack', purchaseCreditPack(db, { userId: u.id, packId: 'pack-2000', purchaseId: `seed-pack-b-${u.id}`, now: t.daysAgo(3) }));
+      await must(
+        'pack',
+        purchaseCreditPack(db, { userId: u.id, packId: 'pack-500', purchaseId: `seed-pack-a-${u.id}`, now: t.daysAgo(25) }),
+      );
+      await must(
+        'pack',
+        purchaseCreditPack(db, { userId: u.id, packId: 'pack-2000', purchaseId: `seed-pack-b-${u.id}`, now: t.daysAgo(3) }),
+      );
       await spend(db, u.id, 650, t.daysAgo(2), 1);
       return u;
     },
@@ -189,12 +198,24 @@ const STORIES: Story[] = [
   {
     email: 'adjusted',
     name: 'Adjusted User',
-    story: 'Free plan with an operator\'s goodwill grant expiring in 2 days and a deduction',
+    story: "Free plan with an operator's goodwill grant expiring in 2 days and a deduction",
     build: async (db, t, user) => {
       const u = await user(t.daysAgo(15));
       const adjust = { userId: u.id, reason: 'demo: support goodwill', actor: 'seed' };
-      await must('adjust', adjustCredits(db, { ...adjust, delta: 300, validityDays: 3, idempotencyKey: `seed:adjust:${u.id}:1`, now: t.daysAgo(1) }));
-      await must('adjust', adjustCredits(db, { ...adjust, delta: -25, reason: 'demo: chargeback', idempotencyKey: `seed:adjust:${u.id}:2`, now: t.daysAgo(1) }));
+      await must(
+        'adjust',
+        adjustCredits(db, { ...adjust, delta: 300, validityDays: 3, idempotencyKey: `seed:adjust:${u.id}:1`, now: t.daysAgo(1) }),
+      );
+      await must(
+        'adjust',
+        adjustCredits(db, {
+          ...adjust,
+          delta: -25,
+          reason: 'demo: chargeback',
+          idempotencyKey: `seed:adjust:${u.id}:2`,
+          now: t.daysAgo(1),
+        }),
+      );
       return u;
     },
   },

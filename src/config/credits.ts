@@ -104,7 +104,16 @@ export const creditsConfig: CreditsConfig = creditsConfigSchema.parse({
     // granted the next morning; the previous period's credits stay spendable until then.
     { id: 'pro-monthly', name: 'Pro (monthly)', billing: 'monthly', creditsPerPeriod: 1_000, graceDays: 1, category: 'paid' },
     // 10 000 credits over 12 monthly installments: 833 each, the twelfth takes the remaining 837.
-    { id: 'pro-yearly', name: 'Pro (yearly)', billing: 'yearly', totalCredits: 10_000, installments: 12, intervalMonths: 1, validityDays: 45, category: 'paid' },
+    {
+      id: 'pro-yearly',
+      name: 'Pro (yearly)',
+      billing: 'yearly',
+      totalCredits: 10_000,
+      installments: 12,
+      intervalMonths: 1,
+      validityDays: 45,
+      category: 'paid',
+    },
     { id: 'lifetime', name: 'Lifetime', billing: 'lifetime', creditsPerMonth: 500, category: 'paid' },
   ],
   packs: [

@@ -29,8 +29,13 @@ beforeEach(() => {
 
 describe('sign-up', () => {
   it('a valid form creates the account with the normalized email and goes to the credits page', async () => {
-    await expect(signUp(initial, form({ name: ' Ann ', email: ' Ann@Example.TEST ', password: 'correct horse' }))).rejects.toThrow('redirect /credits');
-    expect(api.signUpEmail).toHaveBeenCalledWith({ body: { name: 'Ann', email: 'ann@example.test', password: 'correct horse' }, headers: expect.any(Headers) });
+    await expect(signUp(initial, form({ name: ' Ann ', email: ' Ann@Example.TEST ', password: 'correct horse' }))).rejects.toThrow(
+      'redirect /credits',
+    );
+    expect(api.signUpEmail).toHaveBeenCalledWith({
+      body: { name: 'Ann', email: 'ann@example.test', password: 'correct horse' },
+      headers: expect.any(Headers),
+    });
   });
 
   it.each([
@@ -54,7 +59,9 @@ describe('sign-up', () => {
 
   it('an unexpected failure is thrown to the error page', async () => {
     api.signUpEmail.mockRejectedValue(new Error('database down'));
-    await expect(signUp(initial, form({ name: 'Ann', email: 'ann@example.test', password: 'correct horse' }))).rejects.toThrow('database down');
+    await expect(signUp(initial, form({ name: 'Ann', email: 'ann@example.test', password: 'correct horse' }))).rejects.toThrow(
+      'database down',
+    );
   });
 });
 
@@ -65,7 +72,9 @@ describe('sign-in', () => {
   });
 
   it('a wrong password is refused in words, with the email typed back and no name', async () => {
-    api.signInEmail.mockRejectedValue(new APIError('UNAUTHORIZED', { code: 'INVALID_EMAIL_OR_PASSWORD', message: 'Invalid email or password' }));
+    api.signInEmail.mockRejectedValue(
+      new APIError('UNAUTHORIZED', { code: 'INVALID_EMAIL_OR_PASSWORD', message: 'Invalid email or password' }),
+    );
     expect(await signIn(initial, form({ email: 'ann@example.test', password: 'wrong' }))).toEqual({
       error: 'Wrong email or password.',
       name: '',
@@ -74,7 +83,11 @@ describe('sign-in', () => {
   });
 
   it('an empty password is refused before Better Auth is asked', async () => {
-    expect(await signIn(initial, form({ email: 'ann@example.test', password: '' }))).toEqual({ error: 'Enter your password.', name: '', email: 'ann@example.test' });
+    expect(await signIn(initial, form({ email: 'ann@example.test', password: '' }))).toEqual({
+      error: 'Enter your password.',
+      name: '',
+      email: 'ann@example.test',
+    });
     expect(api.signInEmail).not.toHaveBeenCalled();
   });
 

@@ -12,7 +12,8 @@ const seeded = setupTestDatabase();
 const real = setupTestDatabase();
 
 const calendar = benchCalendar(new Date('2026-05-31T01:00:00Z'));
-const planOf = (i: number) => (i % 10 === 8 ? 'pro-yearly' : i % 10 === 9 ? 'lifetime' : i % 10 === 6 || i % 10 === 7 ? 'pro-monthly' : null);
+const planOf = (i: number) =>
+  i % 10 === 8 ? 'pro-yearly' : i % 10 === 9 ? 'lifetime' : i % 10 === 6 || i % 10 === 7 ? 'pro-monthly' : null;
 
 /** Every row the users own, with generated ids replaced by the user's number so two databases compare. */
 async function snapshot(db: Database) {

@@ -18,7 +18,12 @@ const positive = (value: unknown) => typeof value === 'number' && Number.isFinit
 
 it.skipIf(!testServerUrl)('the bench runs on 1 000 users and reports well-formed figures for every job', async () => {
   await createDatabaseIfMissing(testServerUrl!, name);
-  const report: BenchReport = await runBench(withDatabase(testServerUrl!, name), { users: 1_000, consumptions: 300, workers: 4, log: () => {} });
+  const report: BenchReport = await runBench(withDatabase(testServerUrl!, name), {
+    users: 1_000,
+    consumptions: 300,
+    workers: 4,
+    log: () => {},
+  });
 
   expect(report.invariants.afterSeed.ok).toBe(true);
   expect(report.invariants.afterJobs.ok).toBe(true);
@@ -30,7 +35,19 @@ it.skipIf(!testServerUrl)('the bench runs on 1 000 users and reports well-formed
   expect(report.jobs.expire.rows).toBe(2_400);
   for (const job of benchJobs) {
     const f = report.jobs[job];
-    for (const value of [f.rows, f.ms, f.rowsPerSec, f.chunks, f.calls, f.peakRssMb, f.maxRssMb, f.ceiling?.rows, f.ceiling?.ms, f.ceiling?.rowsPerSec, f.pctOfCeiling]) {
+    for (const value of [
+      f.rows,
+      f.ms,
+      f.rowsPerSec,
+      f.chunks,
+      f.calls,
+      f.peakRssMb,
+      f.maxRssMb,
+      f.ceiling?.rows,
+      f.ceiling?.ms,
+      f.ceiling?.rowsPerSec,
+      f.pctOfCeiling,
+    ]) {
       expect(positive(value), `${job}: ${JSON.stringify(f)}`).toBe(true);
     }
     expect(f.ceiling!.rows).toBe(f.rows);

@@ -23,7 +23,15 @@ beforeAll(async () => {
   app = await startApp({ env: { CRON_SECRET } });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 });
 
@@ -110,7 +118,12 @@ it('a newcomer signs up, sees the welcome credits, spends some, cannot overspend
   const db = await connect({ url: app.databaseUrl, maxConnections: 1 });
   try {
     const [user] = await db.db.select().from(users).where(eq(users.email, email));
-    const started = await startSubscription(db.db, { userId: user!.id, planId: monthly.id, subscriptionId: `sub-${user!.id}`, now: addUtcDays(addUtcMonths(new Date(), -1), -1) });
+    const started = await startSubscription(db.db, {
+      userId: user!.id,
+      planId: monthly.id,
+      subscriptionId: `sub-${user!.id}`,
+      now: addUtcDays(addUtcMonths(new Date(), -1), -1),
+    });
     expect(started.ok).toBe(true);
   } finally {
     await db.close();

@@ -91,7 +91,9 @@ describe('one scheduled call finishes the day: the route continues itself', () =
     expect(row).toEqual({ batches: USERS, users: USERS });
     expect(await duplicateKeys(handle.db)).toEqual([]);
     await expectInvariants(handle.db);
-    expect(app.logs()).toMatch(new RegExp(`\\[cron chain ${first.json.jobId}\\] grant: link 1 \\(run [0-9a-f-]{36}\\) left work; continuing as link 2`));
+    expect(app.logs()).toMatch(
+      new RegExp(`\\[cron chain ${first.json.jobId}\\] grant: link 1 \\(run [0-9a-f-]{36}\\) left work; continuing as link 2`),
+    );
   });
 
   test('expire: one call, every due batch expired once', async () => {
@@ -129,7 +131,8 @@ describe('one scheduled call finishes the day: the route continues itself', () =
     bought.setUTCDate(Math.min(bought.getUTCDate(), 28));
     bought.setTime(bought.getTime() - DAY);
     const ids = await seedUsers(handle.db, SCHEDULES, 'cont-yearly');
-    for (const userId of ids) await makeSubscription(handle.db, { userId, planId: 'pro-yearly', subscriptionId: `sub-${userId}`, now: bought });
+    for (const userId of ids)
+      await makeSubscription(handle.db, { userId, planId: 'pro-yearly', subscriptionId: `sub-${userId}`, now: bought });
 
     const first = await curl(`${app.baseUrl}/api/cron/subscription-grants`, asVercelCron);
     expect(first.status).toBe(200);
@@ -148,7 +151,10 @@ describe('one scheduled call finishes the day: the route continues itself', () =
     );
     expect(perKey).toHaveLength(SCHEDULES);
     expect(perKey.every((r) => r.n === 4 && r.installments === 4)).toBe(true);
-    const [behind] = await queryRows<{ n: number }>(handle.db, sql`select count(*)::int as n from credit_schedules where installments_done <> 4`);
+    const [behind] = await queryRows<{ n: number }>(
+      handle.db,
+      sql`select count(*)::int as n from credit_schedules where installments_done <> 4`,
+    );
     expect(behind!.n).toBe(0);
     expect(await duplicateKeys(handle.db)).toEqual([]);
     await expectInvariants(handle.db);

@@ -60,7 +60,11 @@ describe('cron routes over HTTP, the way schedulers call them', () => {
     const res = await curl('/api/jobs/credits/grant?dryRun=1', asBearer);
     expect(res.status).toBe(200);
     expect(res.head.toLowerCase()).toContain('cache-control: no-store');
-    expect(res.json).toMatchObject({ success: true, results: { processed: USERS, successful: USERS, skipped: 0, failed: 0 }, hasMore: false });
+    expect(res.json).toMatchObject({
+      success: true,
+      results: { processed: USERS, successful: USERS, skipped: 0, failed: 0 },
+      hasMore: false,
+    });
     const [row] = await handle.db.select().from(jobRuns).where(eq(jobRuns.id, res.json.jobId));
     expect(row).toMatchObject({ trigger: 'bearer', dryRun: true, status: 'succeeded' });
     expect(await handle.db.select().from(creditBatches)).toEqual([]);
@@ -73,7 +77,9 @@ describe('cron routes over HTTP, the way schedulers call them', () => {
     const everyone = USERS + extra;
     const calls = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        i % 2 ? curl('/api/jobs/credits/grant', ['-X', 'POST', ...asBearer, '-A', 'vercel-cron/1.0']) : curl('/api/jobs/credits/grant', asBasic),
+        i % 2
+          ? curl('/api/jobs/credits/grant', ['-X', 'POST', ...asBearer, '-A', 'vercel-cron/1.0'])
+          : curl('/api/jobs/credits/grant', asBasic),
       ),
     );
     for (const c of calls) expect(c.status).toBe(200);
@@ -93,7 +99,10 @@ describe('cron routes over HTTP, the way schedulers call them', () => {
     expect(free).toHaveLength(everyone);
     expect(new Set(free.map((b) => b.userId)).size).toBe(everyone);
     expect(await duplicateKeys(handle.db)).toEqual([]);
-    const triggers = await handle.db.select({ trigger: jobRuns.trigger }).from(jobRuns).where(and(eq(jobRuns.job, 'grant'), eq(jobRuns.dryRun, false)));
+    const triggers = await handle.db
+      .select({ trigger: jobRuns.trigger })
+      .from(jobRuns)
+      .where(and(eq(jobRuns.job, 'grant'), eq(jobRuns.dryRun, false)));
     expect(new Set(triggers.map((r) => r.trigger))).toEqual(new Set(['basic', 'vercel-cron']));
     await expectInvariants(handle.db);
   });
@@ -191,6 +200,8 @@ describe('cron routes over HTTP, the way schedulers call them', () => {
     const grant = await curl('/api/jobs/credits/grant', asBearer);
     const id = grant.json.jobId;
     expect(app.logs()).toContain(`[Credits Grant Job ${id}] Starting daily grant process`);
-    expect(app.logs()).toMatch(new RegExp(`\\[Credits Grant Job ${id}\\] Completed in \\d+ms\\. Processed: ${USERS}, Successful: ${USERS}`));
+    expect(app.logs()).toMatch(
+      new RegExp(`\\[Credits Grant Job ${id}\\] Completed in \\d+ms\\. Processed: ${USERS}, Successful: ${USERS}`),
+    );
   });
 });

@@ -13,11 +13,13 @@ export const CRON_PASSWORD = 'pass:word:with-colons-1234';
 const CRON_VARS = ['CRON_SECRET', 'CRON_JOBS_USERNAME', 'CRON_JOBS_PASSWORD'] as const;
 
 /** Sets the cron secrets the routes read (undefined: unset) and drops the cached env. */
-export function setCronEnv(vars: Partial<Record<(typeof CRON_VARS)[number], string | undefined>> = {
-  CRON_SECRET,
-  CRON_JOBS_USERNAME: CRON_USER,
-  CRON_JOBS_PASSWORD: CRON_PASSWORD,
-}) {
+export function setCronEnv(
+  vars: Partial<Record<(typeof CRON_VARS)[number], string | undefined>> = {
+    CRON_SECRET,
+    CRON_JOBS_USERNAME: CRON_USER,
+    CRON_JOBS_PASSWORD: CRON_PASSWORD,
+  },
+) {
   for (const name of CRON_VARS) {
     const value = vars[name];
     if (value === undefined) delete process.env[name];

@@ -25,10 +25,7 @@ export function makeRegisteredUser(db: Database, now: Date) {
 }
 
 /** A batch granted through the real primitive; any field can be set. */
-export async function makeBatch(
-  db: Database,
-  params: Partial<GrantCreditsParams> & Pick<GrantCreditsParams, 'userId' | 'amount'>,
-) {
+export async function makeBatch(db: Database, params: Partial<GrantCreditsParams> & Pick<GrantCreditsParams, 'userId' | 'amount'>) {
   const result = await grantCredits(db, {
     source: 'admin',
     category: 'paid',

@@ -24,13 +24,20 @@ beforeAll(async () => {
 function startJob(job: (typeof jobs)[number]): { child: ChildProcess; chunks: () => number; exited: Promise<number | null> } {
   // `node --import tsx`, not the `tsx` command: that one runs the script in a child process, and a
   // SIGKILL to it would leave the real worker running to the end.
-  const child = spawn(process.execPath, ['--conditions=react-server', '--import', 'tsx', 'tests/reliability/fixtures/run-job.ts', job, now.toISOString(), '50'], {
-    env: { ...process.env, DATABASE_URL: t.url!, PGAPPNAME: APP_NAME },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--conditions=react-server', '--import', 'tsx', 'tests/reliability/fixtures/run-job.ts', job, now.toISOString(), '50'],
+    {
+      env: { ...process.env, DATABASE_URL: t.url!, PGAPPNAME: APP_NAME },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let chunks = 0;
   child.stdout!.on('data', (data: Buffer) => {
-    chunks += data.toString().split('\n').filter((line) => line === 'chunk').length;
+    chunks += data
+      .toString()
+      .split('\n')
+      .filter((line) => line === 'chunk').length;
   });
   child.stderr!.on('data', () => {});
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

@@ -85,9 +85,29 @@ const badHeaders: Record<string, string>[] = [
 ];
 
 const badQueries = [
-  'limit=-1x', 'limit=abc', 'limit=1.5', 'limit=1e3', 'limit=0x10', 'limit=', 'limit=%00', 'limit=1;drop table users',
-  "limit=1' or '1'='1", 'limit=NaN', 'limit=Infinity', 'limit=--1', 'limit=%20', 'limit=1,2', 'limit[]=1',
-  'dryRun=maybe', 'dryRun=2', 'dryRun=yes please', 'dryRun=%27', 'limit=1&limit=abc', 'limit=1&limit=2', 'limt=5', 'unknown=1',
+  'limit=-1x',
+  'limit=abc',
+  'limit=1.5',
+  'limit=1e3',
+  'limit=0x10',
+  'limit=',
+  'limit=%00',
+  'limit=1;drop table users',
+  "limit=1' or '1'='1",
+  'limit=NaN',
+  'limit=Infinity',
+  'limit=--1',
+  'limit=%20',
+  'limit=1,2',
+  'limit[]=1',
+  'dryRun=maybe',
+  'dryRun=2',
+  'dryRun=yes please',
+  'dryRun=%27',
+  'limit=1&limit=abc',
+  'limit=1&limit=2',
+  'limt=5',
+  'unknown=1',
 ];
 const otherMethods = ['PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'];
 
@@ -99,7 +119,8 @@ describe.each(routes)('hostile requests to %s', (path, route) => {
       for (const headers of badHeaders) requests.push({ method, query: '', headers, expected: [401] });
       for (const query of badQueries) requests.push({ method, query, headers: bearer(), expected: [400] });
       // Bad auth and a bad query: auth is checked first, so nothing about the query leaks.
-      for (const query of badQueries.slice(0, 6)) requests.push({ method, query, headers: { authorization: 'Bearer nope' }, expected: [401] });
+      for (const query of badQueries.slice(0, 6))
+        requests.push({ method, query, headers: { authorization: 'Bearer nope' }, expected: [401] });
     }
     for (const method of otherMethods) {
       for (const headers of [bearer(), basic(), {}]) requests.push({ method, query: '', headers, expected: [405] });
@@ -134,7 +155,8 @@ describe.each(routes)('hostile requests to %s', (path, route) => {
       ['limit=99999999', { limit: max }],
       ['limit=99999999999999999999999', { limit: max }],
     ];
-    if (path.includes('subscription-grants')) cases.push(['catchUp=0', { catchUp: 1 }], ['catchUp=1000', { catchUp: 36 }], ['catchUp=-3', { catchUp: 1 }]);
+    if (path.includes('subscription-grants'))
+      cases.push(['catchUp=0', { catchUp: 1 }], ['catchUp=1000', { catchUp: 36 }], ['catchUp=-3', { catchUp: 1 }]);
     for (const [query, recorded] of cases) {
       const response = await route.GET!(new Request(`http://localhost${path}?${query}&dryRun=1`, { headers: bearer() }));
       expect(response.status, query).toBe(200);
@@ -169,7 +191,9 @@ describe('the secret comparison', () => {
       half: CRON_SECRET.slice(0, n / 2) + 'x'.repeat(n - n / 2),
       allButLast: CRON_SECRET.slice(0, -1) + 'x',
     };
-    const headers = Object.fromEntries(Object.entries(guesses).map(([name, guess]) => [name, new Headers({ authorization: `Bearer ${guess}` })]));
+    const headers = Object.fromEntries(
+      Object.entries(guesses).map(([name, guess]) => [name, new Headers({ authorization: `Bearer ${guess}` })]),
+    );
     for (const name of Object.keys(guesses)) expect(checkCronAuth(headers[name]!, credentials).ok).toBe(false);
     expect(constantTimeEqual).toHaveBeenCalledTimes(Object.keys(guesses).length);
     const best: Record<string, number> = Object.fromEntries(Object.keys(guesses).map((name) => [name, Infinity]));
@@ -183,6 +207,8 @@ describe('the secret comparison', () => {
     }
     const times = Object.values(best);
     const spread = Math.max(...times) / Math.min(...times);
-    console.log(`[timing] fastest of 300 × 100 comparisons (ns): ${JSON.stringify(best)}; spread ${spread.toFixed(2)} (reported, not asserted)`);
+    console.log(
+      `[timing] fastest of 300 × 100 comparisons (ns): ${JSON.stringify(best)}; spread ${spread.toFixed(2)} (reported, not asserted)`,
+    );
   });
 });

@@ -37,7 +37,8 @@ describe('the database goes away during a run', () => {
     await admin.unsafe(`alter database "${database}" allow_connections false`);
     let terminated = 0;
     for (let i = 0; i < 20; i++) {
-      const [row] = await admin`select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where datname = ${database} and pid <> pg_backend_pid()`;
+      const [row] =
+        await admin`select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where datname = ${database} and pid <> pg_backend_pid()`;
       terminated += row!.n;
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -58,7 +59,10 @@ describe('the database goes away during a run', () => {
     await admin.end();
     await expectInvariants(t.db);
     // The outage hit mid-run: the chunks committed before it are kept whole, the rest was not written.
-    const [kept] = await queryRows<{ n: number }>(t.db, sql`select count(*)::int as n from credit_batches where job_run_id = ${body.jobId}::uuid`);
+    const [kept] = await queryRows<{ n: number }>(
+      t.db,
+      sql`select count(*)::int as n from credit_batches where job_run_id = ${body.jobId}::uuid`,
+    );
     console.log(`[outage] ${kept!.n} of ${owed} grants committed before the outage`);
     expect(kept!.n).toBeGreaterThan(0);
     expect(kept!.n).toBeLessThan(owed);

@@ -33,7 +33,10 @@ const eight = <T>(call: (i: number) => Promise<T>) => Promise.all(Array.from({ l
  * (from the job-run rows, which the runner stamps with the wall clock).
  */
 async function expectAllOverlapped(jobIds: string[]) {
-  const runs = await t.db.select({ startedAt: jobRuns.startedAt, finishedAt: jobRuns.finishedAt }).from(jobRuns).where(inArray(jobRuns.id, jobIds));
+  const runs = await t.db
+    .select({ startedAt: jobRuns.startedAt, finishedAt: jobRuns.finishedAt })
+    .from(jobRuns)
+    .where(inArray(jobRuns.id, jobIds));
   expect(runs).toHaveLength(jobIds.length);
   const lastStart = Math.max(...runs.map((r) => r.startedAt.getTime()));
   const firstFinish = Math.min(...runs.map((r) => r.finishedAt!.getTime()));
@@ -65,7 +68,9 @@ describe('eight overlapping calls of each route', () => {
   });
 
   it('subscription-grants: the calls overlap and share the schedules, and every installment is granted exactly once', async () => {
-    const responses = await eight((i) => schedulesRoute(cronRequest('/api/cron/subscription-grants?limit=500&catchUp=12', { headers: headersFor(i) })));
+    const responses = await eight((i) =>
+      schedulesRoute(cronRequest('/api/cron/subscription-grants?limit=500&catchUp=12', { headers: headersFor(i) })),
+    );
     expect(responses.map((r) => r.status)).toEqual(Array(8).fill(200));
     let bodies = await Promise.all(responses.map((r) => r.json()));
     await expectAllOverlapped(bodies.map((body) => body.jobId));
@@ -77,7 +82,9 @@ describe('eight overlapping calls of each route', () => {
     let processed = bodies.reduce((total, body) => total + body.processed, 0);
     // limit=500 per call: keep calling, eight at a time, until no call reports more work.
     while (bodies.some((body) => body.hasMore)) {
-      bodies = await Promise.all((await eight(() => schedulesRoute(cronRequest('/api/cron/subscription-grants?limit=500')))).map((r) => r.json()));
+      bodies = await Promise.all(
+        (await eight(() => schedulesRoute(cronRequest('/api/cron/subscription-grants?limit=500')))).map((r) => r.json()),
+      );
       processed += bodies.reduce((total, body) => total + body.processed, 0);
     }
     expect(processed).toBe(seed.yearly * 4);

@@ -32,15 +32,24 @@ describe('a consumption storm', () => {
         const roll = Math.random();
         try {
           if (roll < 0.7) {
-            const result = await consumeCredits(t.db, { userId: pick(), amount: 1 + Math.floor(Math.random() * 20), reason: 'storm', idempotencyKey: randomUUID() });
+            const result = await consumeCredits(t.db, {
+              userId: pick(),
+              amount: 1 + Math.floor(Math.random() * 20),
+              reason: 'storm',
+              idempotencyKey: randomUUID(),
+            });
             if (result.ok) tally.consumed += 1;
             else if (result.reason === 'insufficient_credits') tally.insufficient += 1;
             else throw new Error(`unexpected outcome ${JSON.stringify(result)}`);
           } else if (roll < 0.93) {
             // Short-lived credits, so that expiry always has something to take while others spend them.
             const result = await grantCredits(t.db, {
-              userId: pick(), amount: 5 + Math.floor(Math.random() * 50), source: 'admin', category: Math.random() < 0.5 ? 'paid' : 'promotional',
-              idempotencyKey: randomUUID(), expiresAt: Math.random() < 0.7 ? new Date(Date.now() + 200 + Math.random() * 800) : null,
+              userId: pick(),
+              amount: 5 + Math.floor(Math.random() * 50),
+              source: 'admin',
+              category: Math.random() < 0.5 ? 'paid' : 'promotional',
+              idempotencyKey: randomUUID(),
+              expiresAt: Math.random() < 0.7 ? new Date(Date.now() + 200 + Math.random() * 800) : null,
             });
             if (!result.ok) throw new Error(`grant refused: ${result.message}`);
             tally.granted += 1;
@@ -51,7 +60,12 @@ describe('a consumption storm', () => {
             await grantMonthlyCredits(t.db, { trigger: 'test', chunkSize: 25 });
             tally.grantRuns += 1;
           } else {
-            const result = await adjustCredits(t.db, { userId: pick(), delta: Math.random() < 0.5 ? 3 : -3, reason: 'storm', idempotencyKey: randomUUID() });
+            const result = await adjustCredits(t.db, {
+              userId: pick(),
+              delta: Math.random() < 0.5 ? 3 : -3,
+              reason: 'storm',
+              idempotencyKey: randomUUID(),
+            });
             if (!result.ok && result.reason !== 'insufficient_credits') throw new Error(`adjust refused: ${JSON.stringify(result)}`);
             tally.adjustments += 1;
           }

@@ -46,7 +46,9 @@ it('void-run takes back what a grant run granted and nobody spent, restoring the
   const again = await runScript('credits-admin', ['void-run', '--job-run', jobId], t.env);
   expect(again.code, again.stderr).toBe(0);
   // A second void takes nothing more and reports what the first took.
-  expect(again.stdout).toContain(`✔ Already voided: grant run ${jobId} had 130 credits taken from 3 batches of 3 users; nothing more to take`);
+  expect(again.stdout).toContain(
+    `✔ Already voided: grant run ${jobId} had 130 credits taken from 3 batches of 3 users; nothing more to take`,
+  );
   await t.use(async (db) => {
     expect(await db.select().from(creditLedger).where(eq(creditLedger.kind, 'void'))).toHaveLength(3);
     await expectInvariants(db);
@@ -54,7 +56,11 @@ it('void-run takes back what a grant run granted and nobody spent, restoring the
 });
 
 it('grant and deduct record an adjustment with the reason; a deduction beyond the balance is refused with exit 1', async () => {
-  const granted = await runScript('credits-admin', ['grant', '--user', 'b', '--amount', '25', '--reason', 'goodwill', '--key', 'ticket-1', '--expires-in-days', '30'], t.env);
+  const granted = await runScript(
+    'credits-admin',
+    ['grant', '--user', 'b', '--amount', '25', '--reason', 'goodwill', '--key', 'ticket-1', '--expires-in-days', '30'],
+    t.env,
+  );
   expect(granted.code, granted.stderr).toBe(0);
   expect(granted.stdout).toContain('✔ Granted 25 credits to b@example.test. Key: ticket-1');
 
@@ -73,13 +79,20 @@ it('grant and deduct record an adjustment with the reason; a deduction beyond th
 });
 
 it('subscribe starts a plan and grants its first period; cancel stops it', async () => {
-  const started = await runScript('credits-admin', ['subscribe', '--user', 'a@example.test', '--plan', 'pro-monthly', '--subscription-id', 'sub-ops-1'], t.env);
+  const started = await runScript(
+    'credits-admin',
+    ['subscribe', '--user', 'a@example.test', '--plan', 'pro-monthly', '--subscription-id', 'sub-ops-1'],
+    t.env,
+  );
   expect(started.code, started.stderr).toBe(0);
   const canceled = await runScript('credits-admin', ['cancel', '--subscription', 'sub-ops-1'], t.env);
   expect(canceled.code, canceled.stderr).toBe(0);
 
   await t.use(async (db) => {
-    const [sub] = await db.select().from(subscriptions).where(and(eq(subscriptions.id, 'sub-ops-1'), eq(subscriptions.userId, 'a')));
+    const [sub] = await db
+      .select()
+      .from(subscriptions)
+      .where(and(eq(subscriptions.id, 'sub-ops-1'), eq(subscriptions.userId, 'a')));
     expect(sub).toMatchObject({ planId: 'pro-monthly', status: 'canceled' });
     expect((await ledgerOf(db, 'a')).some((e) => e.operationKey.startsWith('subscription:sub-ops-1:'))).toBe(true);
     await expectInvariants(db);

@@ -21,7 +21,11 @@ describe('npm run jobs prints each call as the route answers it', () => {
   // The CLI once rebuilt each answer by hand and dropped the installment job's `failed`.
   it.each([
     ['grant', ['success', 'jobId', 'date', 'duration', 'results', 'hasMore'], ['processed', 'successful', 'skipped', 'failed']],
-    ['expire', ['success', 'jobId', 'duration', 'results', 'hasMore'], ['processedBatches', 'processedUsers', 'totalExpiredAmount', 'failed']],
+    [
+      'expire',
+      ['success', 'jobId', 'duration', 'results', 'hasMore'],
+      ['processedBatches', 'processedUsers', 'totalExpiredAmount', 'failed'],
+    ],
     ['subscription-grants', ['processed', 'schedulesTouched', 'failed', 'jobId', 'duration', 'hasMore', 'grants'], null],
   ] as const)('%s: the same keys in the same order as its route', async (job, keys, resultKeys) => {
     if (job === 'subscription-grants') {

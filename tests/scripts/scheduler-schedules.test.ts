@@ -4,8 +4,13 @@ import { createScheduler, type Clock } from '../../scripts/lib/scheduler';
 // How the scheduler reads a cron expression (croner, in UTC), beyond the daily schedules of vercel.json.
 const clockAt = (iso: string): Clock => ({ now: () => new Date(iso), setTimer: () => () => {} });
 const next = (schedule: string, from: string) =>
-  createScheduler({ entries: [{ name: 'job', path: '/api/job', schedule }], clock: clockAt(from), call: async () => ({ ok: true, status: 200, hasMore: false, summary: '' }) })
-    .upcoming()[0]!.next?.toISOString();
+  createScheduler({
+    entries: [{ name: 'job', path: '/api/job', schedule }],
+    clock: clockAt(from),
+    call: async () => ({ ok: true, status: 200, hasMore: false, summary: '' }),
+  })
+    .upcoming()[0]!
+    .next?.toISOString();
 
 describe('the scheduler reads cron expressions as Vixie cron and Vercel Cron do', () => {
   it.each([

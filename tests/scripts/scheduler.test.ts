@@ -164,9 +164,9 @@ describe('the scheduler', () => {
   });
 
   it('refuses an invalid cron expression at start-up', () => {
-    expect(() => createScheduler({ entries: [{ name: 'x', path: '/x', schedule: '0 25 * * *' }], clock: new FakeClock(0), call: async () => done })).toThrow(
-      /Invalid schedule "0 25 \* \* \*"/,
-    );
+    expect(() =>
+      createScheduler({ entries: [{ name: 'x', path: '/x', schedule: '0 25 * * *' }], clock: new FakeClock(0), call: async () => done }),
+    ).toThrow(/Invalid schedule "0 25 \* \* \*"/);
   });
 });
 
@@ -201,7 +201,9 @@ describe('the scheduler over HTTP', () => {
 
   it('sends the bearer secret, or Basic credentials, and reads hasMore from the answer', async () => {
     const app = await fakeApp((_req, n) =>
-      n === 1 ? { status: 200, body: { success: true, jobId: 'j1', duration: 5, results: { processed: 2, failed: 0 }, hasMore: true } } : { status: 401, body: { error: 'Unauthorized' } },
+      n === 1
+        ? { status: 200, body: { success: true, jobId: 'j1', duration: 5, results: { processed: 2, failed: 0 }, hasMore: true } }
+        : { status: 401, body: { error: 'Unauthorized' } },
     );
     const bearer = cronAuthorization({ CRON_SECRET: 's'.repeat(20) })!;
     const basic = cronAuthorization({ CRON_JOBS_USERNAME: 'cron', CRON_JOBS_PASSWORD: 'pa:ss'.repeat(4) })!;
@@ -221,7 +223,10 @@ describe('the scheduler over HTTP', () => {
   });
 
   it('npm run scheduler -- --run-now calls the route until hasMore is false and exits 0', async () => {
-    const app = await fakeApp((_req, n) => ({ status: 200, body: { processed: 1, schedulesTouched: 1, jobId: `j${n}`, duration: 3, hasMore: n < 2, grants: [] } }));
+    const app = await fakeApp((_req, n) => ({
+      status: 200,
+      body: { processed: 1, schedulesTouched: 1, jobId: `j${n}`, duration: 3, hasMore: n < 2, grants: [] },
+    }));
     const secret = 'x'.repeat(24);
 
     const result = await runScript('scheduler', ['--run-now', 'subscription-grants'], { APP_URL: app.url, CRON_SECRET: secret });

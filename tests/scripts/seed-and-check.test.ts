@@ -90,14 +90,26 @@ it('the invariant check reports corruptions that leave every total unchanged, ea
     // first, then given back to it and taken from another live batch.
     const spent = await consumeCredits(db, { userId: moved, amount: 1, reason: 'test', idempotencyKey: `move-${moved}` });
     expect(spent.ok).toBe(true);
-    const [from] = await queryRows<{ id: number }>(db, sql`select batch_id::float8 as id from credit_ledger where operation_key = ${`move-${moved}`}`);
+    const [from] = await queryRows<{ id: number }>(
+      db,
+      sql`select batch_id::float8 as id from credit_ledger where operation_key = ${`move-${moved}`}`,
+    );
     await corrupt(db, sql`update credit_batches set remaining = remaining + 1 where id = ${from!.id}`);
-    await corrupt(db, sql`update credit_batches set remaining = remaining - 1
-                          where id = (select max(id) from credit_batches where user_id = ${moved} and id <> ${from!.id} and remaining > 0 and expired_at is null)`);
+    await corrupt(
+      db,
+      sql`update credit_batches set remaining = remaining - 1
+                          where id = (select max(id) from credit_batches where user_id = ${moved} and id <> ${from!.id} and remaining > 0 and expired_at is null)`,
+    );
     // A ledger entry's balance_after altered.
-    await corrupt(db, sql`update credit_ledger set balance_after = balance_after + 1 where id = (select min(id) from credit_ledger where user_id = ${chained})`);
+    await corrupt(
+      db,
+      sql`update credit_ledger set balance_after = balance_after + 1 where id = (select min(id) from credit_ledger where user_id = ${chained})`,
+    );
     // A consumption whose recorded amount no longer matches its entries.
-    await corrupt(db, sql`update credit_operations set amount = amount + 1 where key = (select min(key) from credit_operations where user_id = ${operation} and kind = 'consume')`);
+    await corrupt(
+      db,
+      sql`update credit_operations set amount = amount + 1 where key = (select min(key) from credit_operations where user_id = ${operation} and kind = 'consume')`,
+    );
     // A balance row lost in a partial restore.
     await corrupt(db, sql`delete from credit_balances where user_id = ${restored}`);
     return { moved, chained, operation, restored };
@@ -108,6 +120,11 @@ it('the invariant check reports corruptions that leave every total unchanged, ea
   expect(result.code).toBe(1);
   expect(result.stdout).toMatch(new RegExp(`✖ batch_matches_entries: batch \\d+ \\(user ${victims.moved}\\)`));
   expect(result.stdout).toMatch(new RegExp(`✖ ledger_chain: entry \\d+ \\(user ${victims.chained}\\)`));
-  expect(result.stdout.split('\n').filter((line) => line.startsWith('✖ operation_matches_entries:')).join('\n')).toContain(victims.operation);
+  expect(
+    result.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('✖ operation_matches_entries:'))
+      .join('\n'),
+  ).toContain(victims.operation);
   expect(result.stdout).toContain(`✖ balance_row_missing: ${victims.restored}: has batches or ledger entries but no balance row`);
 });

@@ -22,7 +22,11 @@ export function SignUpForm() {
         <input className={styles.input} name="password" type="password" autoComplete="new-password" minLength={8} required />
         <small className={styles.hint}>At least 8 characters.</small>
       </label>
-      {state.error && <p className={styles.error} role="alert" data-testid="form-error">{state.error}</p>}
+      {state.error && (
+        <p className={styles.error} role="alert" data-testid="form-error">
+          {state.error}
+        </p>
+      )}
       <button className={styles.button} type="submit" disabled={pending}>
         {pending ? 'Creating your account…' : 'Create account'}
       </button>
@@ -42,7 +46,11 @@ export function SignInForm() {
         <span>Password</span>
         <input className={styles.input} name="password" type="password" autoComplete="current-password" required />
       </label>
-      {state.error && <p className={styles.error} role="alert" data-testid="form-error">{state.error}</p>}
+      {state.error && (
+        <p className={styles.error} role="alert" data-testid="form-error">
+          {state.error}
+        </p>
+      )}
       <button className={styles.button} type="submit" disabled={pending}>
         {pending ? 'Signing in…' : 'Sign in'}
       </button>

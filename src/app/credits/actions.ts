@@ -38,7 +38,8 @@ export async function spendDemoCredits(_previous: SpendState, formData: FormData
   });
   if (result.ok) {
     revalidatePath('/credits');
-    if (result.replayed) return { status: 'replayed', message: 'This spend was already recorded (the form was sent twice); nothing more was taken.' };
+    if (result.replayed)
+      return { status: 'replayed', message: 'This spend was already recorded (the form was sent twice); nothing more was taken.' };
     return {
       status: 'spent',
       message: `Spent ${format.credits(result.amount)} credits. Your balance is now ${format.credits(result.balanceAfter)}.`,

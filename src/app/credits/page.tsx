@@ -72,13 +72,16 @@ function BalanceCard({ summary, format }: { summary: CreditSummary; format: Form
         {format.credits(summary.balance)}
       </p>
       {summary.available !== summary.balance && (
-        <p className={styles.muted}>{plural(summary.available, format)} spendable right now; the rest has expired and will be cleared tonight.</p>
+        <p className={styles.muted}>
+          {plural(summary.available, format)} spendable right now; the rest has expired and will be cleared tonight.
+        </p>
       )}
       {summary.balance === 0 ? (
         <p className={styles.muted}>You have no credits left. New ones arrive with your next grant, shown on the right.</p>
       ) : (
         <p className={styles.muted}>
-          {format.credits(summary.totals.granted)} granted · {format.credits(summary.totals.consumed)} spent · {format.credits(summary.totals.expired)} expired
+          {format.credits(summary.totals.granted)} granted · {format.credits(summary.totals.consumed)} spent ·{' '}
+          {format.credits(summary.totals.expired)} expired
         </p>
       )}
     </section>
@@ -115,7 +118,8 @@ function NextGrantCard({ summary, format }: { summary: CreditSummary; format: Fo
       {grant ? (
         <>
           <p>
-            <strong>{plural(grant.amount, format)}</strong> on <time dateTime={grant.date.toISOString()}>{format.dateTime(grant.date)}</time>
+            <strong>{plural(grant.amount, format)}</strong> on{' '}
+            <time dateTime={grant.date.toISOString()}>{format.dateTime(grant.date)}</time>
           </p>
           <p className={styles.muted}>{describeNextGrant(grant)}</p>
         </>

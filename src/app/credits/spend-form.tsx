@@ -20,7 +20,11 @@ export function SpendForm({ idempotencyKey, cost, maxRuns }: { idempotencyKey: s
       </button>
       <p className={styles.muted}>Each run costs {cost} credits.</p>
       {state.message && (
-        <p className={state.status === 'spent' || state.status === 'replayed' ? formStyles.success : formStyles.error} role="status" data-testid="spend-message">
+        <p
+          className={state.status === 'spent' || state.status === 'replayed' ? formStyles.success : formStyles.error}
+          role="status"
+          data-testid="spend-message"
+        >
           {state.message}
         </p>
       )}

@@ -16,7 +16,9 @@ export async function startServer() {
   const options = connectOptionsFromEnv();
   try {
     await getDb();
-    console.log(`[db] ready: ${'url' in options ? 'Postgres server (DATABASE_URL)' : `embedded PGlite in ${options.dataDir}`}, migrations applied`);
+    console.log(
+      `[db] ready: ${'url' in options ? 'Postgres server (DATABASE_URL)' : `embedded PGlite in ${options.dataDir}`}, migrations applied`,
+    );
   } catch (error) {
     // Not fatal: routes answer 503 until the database is reachable, and retry on each request.
     console.error(`[db] not ready yet: ${error instanceof Error ? error.message : String(error)}`);

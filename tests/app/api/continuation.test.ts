@@ -23,13 +23,28 @@ describe('where a continuation goes: never where the caller says', () => {
   const config = (vars: Record<string, string> = {}) => ({ ...base, ...parseEnv(vars) });
 
   test.each([
-    ['a configured URL wins, path dropped', { CRON_CONTINUATION_URL: 'https://jobs.example.com/some/path' }, 'http://evil.example/api/x', 'https://jobs.example.com'],
-    ['Vercel production: the project production domain', { VERCEL_ENV: 'production', VERCEL_PROJECT_PRODUCTION_URL: 'app.example.com' }, 'https://evil.example/api/x', 'https://app.example.com'],
+    [
+      'a configured URL wins, path dropped',
+      { CRON_CONTINUATION_URL: 'https://jobs.example.com/some/path' },
+      'http://evil.example/api/x',
+      'https://jobs.example.com',
+    ],
+    [
+      'Vercel production: the project production domain',
+      { VERCEL_ENV: 'production', VERCEL_PROJECT_PRODUCTION_URL: 'app.example.com' },
+      'https://evil.example/api/x',
+      'https://app.example.com',
+    ],
     ['the request, when it is this server on loopback', { PORT: '3200' }, 'http://127.0.0.1:3200/api/x', 'http://127.0.0.1:3200'],
     ['localhost on this port', { PORT: '3200' }, 'http://localhost:3200/api/x', 'http://localhost:3200'],
     ['IPv6 loopback on this port', { PORT: '3200' }, 'http://[::1]:3200/api/x', 'http://[::1]:3200'],
     ['a forged Host: this server instead', { PORT: '3200' }, 'http://evil.example/api/x', 'http://127.0.0.1:3200'],
-    ['a forged loopback Host on another port: this server instead', { PORT: '3200' }, 'http://127.0.0.1:9999/api/x', 'http://127.0.0.1:3200'],
+    [
+      'a forged loopback Host on another port: this server instead',
+      { PORT: '3200' },
+      'http://127.0.0.1:9999/api/x',
+      'http://127.0.0.1:3200',
+    ],
     ['a look-alike host: this server instead', { PORT: '80' }, 'http://127.0.0.1.evil.example/api/x', 'http://127.0.0.1:80'],
     ['localhost as a subdomain: this server instead', { PORT: '80' }, 'http://localhost.evil.example/api/x', 'http://127.0.0.1:80'],
   ])('%s', (_name, vars, requestUrl, origin) => {
@@ -37,10 +52,16 @@ describe('where a continuation goes: never where the caller says', () => {
   });
 
   test.each([
-    ['a Vercel preview (its production domain would be production)', { VERCEL_ENV: 'preview', VERCEL_PROJECT_PRODUCTION_URL: 'app.example.com' }],
+    [
+      'a Vercel preview (its production domain would be production)',
+      { VERCEL_ENV: 'preview', VERCEL_PROJECT_PRODUCTION_URL: 'app.example.com' },
+    ],
     ['Vercel production without a production domain', { VERCEL_ENV: 'production' }],
   ])('none on %s', (_name, vars) => {
-    expect(continuationTarget(config(vars), 'https://app.example.com/api/x')).toMatchObject({ ok: false, reason: expect.stringContaining('CRON_CONTINUATION_URL') });
+    expect(continuationTarget(config(vars), 'https://app.example.com/api/x')).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('CRON_CONTINUATION_URL'),
+    });
   });
 
   test('CRON_CONTINUATION_URL must be http(s); CRON_MAX_CONTINUATIONS a whole number from 0', () => {
@@ -87,7 +108,11 @@ describe('a call that ends with hasMore continues itself, as one recorded chain'
           const position = Number(req.headers.get(CHAIN_HEADER)?.split('/')[1] ?? 0);
           if (options.fail?.(position)) throw new Error(`link ${position} fails`);
           const run = await grantMonthlyCredits(t.db, { trigger, jobId, timeBudgetMs: 1, chunkSize: CHUNK });
-          return { body: { jobId: run.jobId, results: run.results, hasMore: run.hasMore }, hasMore: run.hasMore, progressed: options.progressed };
+          return {
+            body: { jobId: run.jobId, results: run.results, hasMore: run.hasMore },
+            hasMore: run.hasMore,
+            progressed: options.progressed,
+          };
         },
         transport,
       ),
@@ -228,7 +253,9 @@ describe('a call that ends with hasMore continues itself, as one recorded chain'
   });
 
   test('a malformed chain header is refused before any work', async () => {
-    const response = await handler()(new Request('http://127.0.0.1:3200/api/jobs/credits/grant', { headers: { ...bearer(), [CHAIN_HEADER]: 'x/1' } }));
+    const response = await handler()(
+      new Request('http://127.0.0.1:3200/api/jobs/credits/grant', { headers: { ...bearer(), [CHAIN_HEADER]: 'x/1' } }),
+    );
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ error: 'Invalid continuation header' });
     expect(await t.db.select().from(jobRuns)).toEqual([]);

@@ -21,11 +21,26 @@ beforeAll(async () => {
   const user = await makeUser(t.db, { id: 'user-a', now: at('2026-01-01T00:00:00Z') });
   // Bought three months and four days ago: installments 2, 3 and 4 are due.
   await makeSubscription(t.db, { userId: user.id, planId: 'pro-yearly', now: at('2026-02-27T12:00:00Z'), subscriptionId: 'sub-a' });
-  for (const [amount, days] of [[100, 1], [30, 2]] as const) {
-    await makeBatch(t.db, { userId: user.id, amount, effectiveAt: new Date(now.getTime() - 10 * DAY), expiresAt: new Date(now.getTime() - days * DAY), now: new Date(now.getTime() - 10 * DAY) });
+  for (const [amount, days] of [
+    [100, 1],
+    [30, 2],
+  ] as const) {
+    await makeBatch(t.db, {
+      userId: user.id,
+      amount,
+      effectiveAt: new Date(now.getTime() - 10 * DAY),
+      expiresAt: new Date(now.getTime() - days * DAY),
+      now: new Date(now.getTime() - 10 * DAY),
+    });
   }
   await makeUser(t.db, { id: 'user-b', now: at('2026-01-01T00:00:00Z') });
-  await makeBatch(t.db, { userId: 'user-b', amount: 7, effectiveAt: new Date(now.getTime() - 10 * DAY), expiresAt: new Date(now.getTime() - 3 * DAY), now: new Date(now.getTime() - 10 * DAY) });
+  await makeBatch(t.db, {
+    userId: 'user-b',
+    amount: 7,
+    effectiveAt: new Date(now.getTime() - 10 * DAY),
+    expiresAt: new Date(now.getTime() - 3 * DAY),
+    now: new Date(now.getTime() - 10 * DAY),
+  });
 });
 
 type Route = Record<'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS', (req: Request) => Promise<Response> | Response>;
@@ -50,27 +65,36 @@ describe.each([
     name: 'grant',
     route: grantRoute as unknown as Route,
     path: '/api/jobs/credits/grant',
-    dryRun: '{"success":true,"jobId":"<uuid>","date":"2026-05-31","duration":0,"results":{"processed":1,"successful":1,"skipped":0,"failed":0},"hasMore":false}',
-    limited: '{"success":true,"jobId":"<uuid>","date":"2026-05-31","duration":0,"results":{"processed":0,"successful":0,"skipped":0,"failed":0},"hasMore":true}',
-    success: '{"success":true,"jobId":"<uuid>","date":"2026-05-31","duration":0,"results":{"processed":1,"successful":1,"skipped":0,"failed":0},"hasMore":false}',
+    dryRun:
+      '{"success":true,"jobId":"<uuid>","date":"2026-05-31","duration":0,"results":{"processed":1,"successful":1,"skipped":0,"failed":0},"hasMore":false}',
+    limited:
+      '{"success":true,"jobId":"<uuid>","date":"2026-05-31","duration":0,"results":{"processed":0,"successful":0,"skipped":0,"failed":0},"hasMore":true}',
+    success:
+      '{"success":true,"jobId":"<uuid>","date":"2026-05-31","duration":0,"results":{"processed":1,"successful":1,"skipped":0,"failed":0},"hasMore":false}',
     badQuery: '{"error":"Invalid query","details":[{"param":"catchUp","message":"unknown parameter"}]}',
   },
   {
     name: 'subscription-grants',
     route: subscriptionGrantsRoute as unknown as Route,
     path: '/api/cron/subscription-grants',
-    dryRun: '{"processed":3,"schedulesTouched":1,"failed":0,"jobId":"<uuid>","duration":0,"hasMore":false,"grants":[{"scheduleId":"<uuid>","subscriptionId":"sub-a","userId":"user-a","totalGranted":2499,"grantsProcessed":3,"remainingGrants":8}]}',
-    limited: '{"processed":1,"schedulesTouched":1,"failed":0,"jobId":"<uuid>","duration":0,"hasMore":true,"grants":[{"scheduleId":"<uuid>","subscriptionId":"sub-a","userId":"user-a","totalGranted":833,"grantsProcessed":1,"remainingGrants":10}]}',
-    success: '{"processed":2,"schedulesTouched":1,"failed":0,"jobId":"<uuid>","duration":0,"hasMore":false,"grants":[{"scheduleId":"<uuid>","subscriptionId":"sub-a","userId":"user-a","totalGranted":1666,"grantsProcessed":2,"remainingGrants":8}]}',
+    dryRun:
+      '{"processed":3,"schedulesTouched":1,"failed":0,"jobId":"<uuid>","duration":0,"hasMore":false,"grants":[{"scheduleId":"<uuid>","subscriptionId":"sub-a","userId":"user-a","totalGranted":2499,"grantsProcessed":3,"remainingGrants":8}]}',
+    limited:
+      '{"processed":1,"schedulesTouched":1,"failed":0,"jobId":"<uuid>","duration":0,"hasMore":true,"grants":[{"scheduleId":"<uuid>","subscriptionId":"sub-a","userId":"user-a","totalGranted":833,"grantsProcessed":1,"remainingGrants":10}]}',
+    success:
+      '{"processed":2,"schedulesTouched":1,"failed":0,"jobId":"<uuid>","duration":0,"hasMore":false,"grants":[{"scheduleId":"<uuid>","subscriptionId":"sub-a","userId":"user-a","totalGranted":1666,"grantsProcessed":2,"remainingGrants":8}]}',
     badQuery: '{"error":"Invalid query","details":[{"param":"catchUp","message":"must be a whole number"}]}',
   },
   {
     name: 'expire',
     route: expireRoute as unknown as Route,
     path: '/api/jobs/credits/expire',
-    dryRun: '{"success":true,"jobId":"<uuid>","duration":0,"results":{"processedBatches":4,"processedUsers":2,"totalExpiredAmount":970,"failed":0},"hasMore":false}',
-    limited: '{"success":true,"jobId":"<uuid>","duration":0,"results":{"processedBatches":3,"processedUsers":1,"totalExpiredAmount":963,"failed":0},"hasMore":true}',
-    success: '{"success":true,"jobId":"<uuid>","duration":0,"results":{"processedBatches":1,"processedUsers":1,"totalExpiredAmount":7,"failed":0},"hasMore":false}',
+    dryRun:
+      '{"success":true,"jobId":"<uuid>","duration":0,"results":{"processedBatches":4,"processedUsers":2,"totalExpiredAmount":970,"failed":0},"hasMore":false}',
+    limited:
+      '{"success":true,"jobId":"<uuid>","duration":0,"results":{"processedBatches":3,"processedUsers":1,"totalExpiredAmount":963,"failed":0},"hasMore":true}',
+    success:
+      '{"success":true,"jobId":"<uuid>","duration":0,"results":{"processedBatches":1,"processedUsers":1,"totalExpiredAmount":7,"failed":0},"hasMore":false}',
     badQuery: '{"error":"Invalid query","details":[{"param":"catchUp","message":"unknown parameter"}]}',
   },
 ])('$path answers exactly what it answered before the job registry', ({ route, path, dryRun, limited, success, badQuery }) => {
@@ -79,7 +103,9 @@ describe.each([
   });
 
   test('a call with a limit that leaves work: 200, hasMore, and X-Cron-Continuation: none', async () => {
-    const response = await route.POST(cronRequest(`${path}?limit=1${path.includes('subscription') ? '&catchUp=1' : ''}`, { method: 'POST', headers: basic() }));
+    const response = await route.POST(
+      cronRequest(`${path}?limit=1${path.includes('subscription') ? '&catchUp=1' : ''}`, { method: 'POST', headers: basic() }),
+    );
     expect(await capture(response)).toEqual({ status: 200, headers: [...JSON_HEADERS, 'x-cron-continuation: none'], body: limited });
   });
 
@@ -93,7 +119,9 @@ describe.each([
   });
 
   test('a malformed chain header: 400', async () => {
-    const response = await route.POST(cronRequest(path, { method: 'POST', headers: { authorization: `Bearer ${process.env.CRON_SECRET}`, 'x-cron-chain': 'nope' } }));
+    const response = await route.POST(
+      cronRequest(path, { method: 'POST', headers: { authorization: `Bearer ${process.env.CRON_SECRET}`, 'x-cron-chain': 'nope' } }),
+    );
     expect(await capture(response)).toEqual({
       status: 400,
       headers: JSON_HEADERS,
@@ -120,7 +148,11 @@ describe.each([
   test('no cron credentials configured: 500', async () => {
     setCronEnv({});
     try {
-      expect(await capture(await route.GET(cronRequest(path)))).toEqual({ status: 500, headers: JSON_HEADERS, body: '{"error":"Cron auth not configured"}' });
+      expect(await capture(await route.GET(cronRequest(path)))).toEqual({
+        status: 500,
+        headers: JSON_HEADERS,
+        body: '{"error":"Cron auth not configured"}',
+      });
     } finally {
       setCronEnv();
     }

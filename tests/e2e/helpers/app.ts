@@ -93,31 +93,35 @@ class PortTakenError extends Error {}
 async function launch(port: number, env: Record<string, string>): Promise<Omit<App, 'databaseUrl'>> {
   const baseUrl = `http://127.0.0.1:${port}`;
   let output = '';
-  const child = spawn(process.execPath, [path.join(root, 'node_modules/next/dist/bin/next'), 'start', '-p', String(port), '-H', '127.0.0.1'], {
-    cwd: root,
-    // Its own process group, so stop() ends the server and anything it spawned.
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      // An empty value keeps Next from filling these in from a developer's .env.local (and counts as unset).
-      DATABASE_URL: '',
-      PGLITE_DATA_DIR: '',
-      TEST_DATABASE_URL: '',
-      CRON_SECRET: '',
-      CRON_JOBS_USERNAME: '',
-      CRON_JOBS_PASSWORD: '',
-      BETTER_AUTH_SECRET: randomBytes(32).toString('hex'),
-      BETTER_AUTH_URL: baseUrl,
-      CRON_TIME_BUDGET_MS: '',
-      CREDITS_CHUNK_SIZE: '',
-      NEXT_TELEMETRY_DISABLED: '1',
-      ...env,
-      NODE_ENV: 'production',
-      NEXT_DIST_DIR: E2E_DIST_DIR,
-      PORT: String(port),
+  const child = spawn(
+    process.execPath,
+    [path.join(root, 'node_modules/next/dist/bin/next'), 'start', '-p', String(port), '-H', '127.0.0.1'],
+    {
+      cwd: root,
+      // Its own process group, so stop() ends the server and anything it spawned.
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        // An empty value keeps Next from filling these in from a developer's .env.local (and counts as unset).
+        DATABASE_URL: '',
+        PGLITE_DATA_DIR: '',
+        TEST_DATABASE_URL: '',
+        CRON_SECRET: '',
+        CRON_JOBS_USERNAME: '',
+        CRON_JOBS_PASSWORD: '',
+        BETTER_AUTH_SECRET: randomBytes(32).toString('hex'),
+        BETTER_AUTH_URL: baseUrl,
+        CRON_TIME_BUDGET_MS: '',
+        CREDITS_CHUNK_SIZE: '',
+        NEXT_TELEMETRY_DISABLED: '1',
+        ...env,
+        NODE_ENV: 'production',
+        NEXT_DIST_DIR: E2E_DIST_DIR,
+        PORT: String(port),
+      },
     },
-  });
+  );
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

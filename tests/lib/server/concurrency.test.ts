@@ -25,7 +25,9 @@ describe.skipIf(!onRealServer)('concurrency on a real Postgres server', () => {
     await makeBatch(t.db, { userId: user.id, amount: 20, expiresAt: at('2099-01-01T00:00:00Z') });
     await makeBatch(t.db, { userId: user.id, amount: 10, expiresAt: null });
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => consumeCredits(t.db, { userId: user.id, amount: 1, reason: 'race', idempotencyKey: `race-${i}` })),
+      Array.from({ length: 50 }, (_, i) =>
+        consumeCredits(t.db, { userId: user.id, amount: 1, reason: 'race', idempotencyKey: `race-${i}` }),
+      ),
     );
     expect(results.filter((r) => r.ok)).toHaveLength(30);
     expect(results.filter((r) => !r.ok).every((r) => !r.ok && r.reason === 'insufficient_credits')).toBe(true);
@@ -37,7 +39,9 @@ describe.skipIf(!onRealServer)('concurrency on a real Postgres server', () => {
     const user = await makeUser(t.db);
     await makeBatch(t.db, { userId: user.id, amount: 100 });
     const results = await Promise.all(
-      Array.from({ length: 20 }, () => consumeCredits(t.db, { userId: user.id, amount: 7, reason: 'double click', idempotencyKey: `same-${user.id}` })),
+      Array.from({ length: 20 }, () =>
+        consumeCredits(t.db, { userId: user.id, amount: 7, reason: 'double click', idempotencyKey: `same-${user.id}` }),
+      ),
     );
     expect(results.every((r) => r.ok)).toBe(true);
     expect(results.filter((r) => r.ok && !r.replayed)).toHaveLength(1);
@@ -45,7 +49,7 @@ describe.skipIf(!onRealServer)('concurrency on a real Postgres server', () => {
     await expectInvariants(t.db, user.id);
   });
 
-  it('a retry sent while the call that drained the balance is in flight reports that call\'s success', async () => {
+  it("a retry sent while the call that drained the balance is in flight reports that call's success", async () => {
     for (let i = 0; i < 15; i++) {
       const user = await makeUser(t.db);
       await makeBatch(t.db, { userId: user.id, amount: 10 });
@@ -67,7 +71,8 @@ describe.skipIf(!onRealServer)('concurrency on a real Postgres server', () => {
     for (const [i, user] of users.entries()) {
       await makeBatch(t.db, { userId: user.id, amount: 30, expiresAt: at('2026-03-01T00:00:00Z'), now: start });
       await makeBatch(t.db, { userId: user.id, amount: 20, expiresAt: null, now: start });
-      if (i % 3 === 0) await startSubscription(t.db, { userId: user.id, planId: 'pro-yearly', subscriptionId: `sub-${user.id}`, now: start });
+      if (i % 3 === 0)
+        await startSubscription(t.db, { userId: user.id, planId: 'pro-yearly', subscriptionId: `sub-${user.id}`, now: start });
     }
     const now = at('2026-03-15T00:00:00Z');
     const work: Promise<unknown>[] = [];
@@ -77,7 +82,8 @@ describe.skipIf(!onRealServer)('concurrency on a real Postgres server', () => {
       if (i % 25 === 0) work.push(grantMonthlyCredits(t.db, { trigger: 'test', now, chunkSize: 7 }));
       if (i % 25 === 5) work.push(expireCredits(t.db, { trigger: 'test', now, chunkSize: 5 }));
       if (i % 25 === 10) work.push(processDueSchedules(t.db, { trigger: 'test', now, chunkSize: 3, limit: 500 }));
-      if (i % 10 === 3) work.push(adjustCredits(t.db, { userId: user.id, delta: i % 20 === 3 ? 5 : -2, reason: 'ops', idempotencyKey: `adj-${i}`, now }));
+      if (i % 10 === 3)
+        work.push(adjustCredits(t.db, { userId: user.id, delta: i % 20 === 3 ? 5 : -2, reason: 'ops', idempotencyKey: `adj-${i}`, now }));
     }
     const settled = await Promise.allSettled(work);
     const rejected = settled.filter((s) => s.status === 'rejected');
@@ -89,11 +95,17 @@ describe.skipIf(!onRealServer)('concurrency on a real Postgres server', () => {
 
   it('two grant jobs and two schedule jobs at once over the same 2 000 users grant every credit exactly once', async () => {
     await emptyCreditsTables(t.db);
-    await t.db.execute(sql`insert into users (id, name, email) select 'u' || lpad(g::text, 5, '0'), 'User ' || g, 'u' || g || '@example.test' from generate_series(1, 2000) g`);
+    await t.db.execute(
+      sql`insert into users (id, name, email) select 'u' || lpad(g::text, 5, '0'), 'User ' || g, 'u' || g || '@example.test' from generate_series(1, 2000) g`,
+    );
     const anchor = at('2025-01-15T00:00:00Z');
     const yearlyIds = Array.from({ length: 1000 }, (_, i) => `u${String(2 * i + 2).padStart(5, '0')}`); // every even user
     for (let i = 0; i < yearlyIds.length; i += 20) {
-      await Promise.all(yearlyIds.slice(i, i + 20).map((userId) => startSubscription(t.db, { userId, planId: 'pro-yearly', subscriptionId: `sub-${userId}`, now: anchor })));
+      await Promise.all(
+        yearlyIds
+          .slice(i, i + 20)
+          .map((userId) => startSubscription(t.db, { userId, planId: 'pro-yearly', subscriptionId: `sub-${userId}`, now: anchor })),
+      );
     }
     const now = at('2025-04-20T00:00:00Z'); // three installments overdue for every yearly user
     const [grantA, grantB, schedA, schedB] = await Promise.all([
@@ -144,7 +156,9 @@ describe.skipIf(!onRealServer)('concurrency on a real Postgres server', () => {
 
   it('a dry run of the installment job locks nothing: a real run at the same moment pays every due schedule', async () => {
     await emptyCreditsTables(t.db);
-    await t.db.execute(sql`insert into users (id, name, email) select 'd' || lpad(g::text, 4, '0'), 'User ' || g, 'd' || g || '@example.test' from generate_series(1, 300) g`);
+    await t.db.execute(
+      sql`insert into users (id, name, email) select 'd' || lpad(g::text, 4, '0'), 'User ' || g, 'd' || g || '@example.test' from generate_series(1, 300) g`,
+    );
     for (let i = 1; i <= 300; i += 20) {
       await Promise.all(
         Array.from({ length: 20 }, (_, j) => `d${String(i + j).padStart(4, '0')}`).map((userId) =>
@@ -166,7 +180,8 @@ describe.skipIf(!onRealServer)('concurrency on a real Postgres server', () => {
       const user = await makeUser(t.db);
       const other = await makeUser(t.db);
       const id = `sub_dup_${round}_${user.id}`;
-      const start = (userId: string) => startSubscription(t.db, { userId, planId: 'pro-monthly', subscriptionId: id, now: at('2026-01-15T00:00:00Z') });
+      const start = (userId: string) =>
+        startSubscription(t.db, { userId, planId: 'pro-monthly', subscriptionId: id, now: at('2026-01-15T00:00:00Z') });
       const asked = [user.id, user.id, other.id];
       const results = await Promise.all(asked.map(start));
       const winner = results.findIndex((r) => r.ok && !r.replayed);
@@ -188,4 +203,3 @@ describe.skipIf(!onRealServer)('concurrency on a real Postgres server', () => {
     await expectInvariants(t.db);
   });
 });
-

@@ -9,10 +9,7 @@ import { queryRows } from '@/lib/server/db/sql';
  */
 export async function lockBalance(tx: Database, userId: string): Promise<{ balance: number }> {
   await tx.execute(sql`insert into credit_balances (user_id) values (${userId}) on conflict do nothing`);
-  const [row] = await queryRows<{ balance: number }>(
-    tx,
-    sql`select balance from credit_balances where user_id = ${userId} for update`,
-  );
+  const [row] = await queryRows<{ balance: number }>(tx, sql`select balance from credit_balances where user_id = ${userId} for update`);
   if (!row) throw new Error(`No balance row for user ${userId}`);
   return row;
 }

@@ -123,7 +123,11 @@ function debitRequest(params: DebitParams) {
 
 /** The original outcome of the key's operation, entries included; a conflict when the key named another request. */
 async function replayOutcome(db: Database, operation: StoredOutcome, params: DebitParams): Promise<DebitResult> {
-  const conflict = { ok: false, reason: 'idempotency_conflict', message: `key ${params.idempotencyKey} was used for another operation` } as const;
+  const conflict = {
+    ok: false,
+    reason: 'idempotency_conflict',
+    message: `key ${params.idempotencyKey} was used for another operation`,
+  } as const;
   if (operation.request) {
     if (!isDeepStrictEqual(operation.request, debitRequest(params))) return conflict;
   } else {

@@ -73,7 +73,9 @@ export async function runJob<R extends object>(
   console.log(`[${label} ${jobId}] Starting ${what}${options.dryRun ? ' (dry run)' : ''}`);
   try {
     await recordPendingFailures(db);
-    await db.insert(jobRuns).values({ id: jobId, job, trigger: options.trigger, dryRun: options.dryRun ?? false, params, startedAt: new Date(startedAt) });
+    await db
+      .insert(jobRuns)
+      .values({ id: jobId, job, trigger: options.trigger, dryRun: options.dryRun ?? false, params, startedAt: new Date(startedAt) });
     // The first chunk of a call always runs: a budget spent before any work (a slow start, a tiny
     // setting) would otherwise answer `hasMore: true` forever without moving.
     let firstChunk = true;

@@ -15,7 +15,8 @@ export const creditKeys = {
 /** The same keys built in SQL from column expressions (dates as UTC timestamptz). */
 export const creditKeysSql = {
   free: (userId: SQL, month: SQL) => sql`'free:' || ${userId} || ':' || to_char(${month}, 'YYYY-MM')`,
-  subscriptionPeriod: (subscriptionId: SQL, periodStart: SQL) => sql`'subscription:' || ${subscriptionId} || ':' || to_char(${periodStart}, 'YYYY-MM-DD')`,
+  subscriptionPeriod: (subscriptionId: SQL, periodStart: SQL) =>
+    sql`'subscription:' || ${subscriptionId} || ':' || to_char(${periodStart}, 'YYYY-MM-DD')`,
   lifetimeMonth: (subscriptionId: SQL, month: SQL) => sql`'lifetime:' || ${subscriptionId} || ':' || to_char(${month}, 'YYYY-MM')`,
   installment: (scheduleId: SQL, n: SQL) => sql`'schedule:' || ${scheduleId} || ':' || ${n}`,
   /** The key of a batch's expiry entry. */
@@ -40,7 +41,8 @@ export const MAX_KEY_LENGTH = 255;
 /** Why a caller's key cannot be used, or null when it can. A spend (`forSpend`) may not use a grant's prefix either. */
 export function refuseKey(key: string, options: { forSpend?: boolean } = {}): { ok: false; reason: 'invalid_key'; message: string } | null {
   if (typeof key !== 'string' || key.trim() === '') return { ok: false, reason: 'invalid_key', message: 'an idempotency key is required' };
-  if (key.length > MAX_KEY_LENGTH) return { ok: false, reason: 'invalid_key', message: `an idempotency key is at most ${MAX_KEY_LENGTH} characters` };
+  if (key.length > MAX_KEY_LENGTH)
+    return { ok: false, reason: 'invalid_key', message: `an idempotency key is at most ${MAX_KEY_LENGTH} characters` };
   const reserved = options.forSpend ? [...ENGINE_KEY_PREFIXES, ...GRANT_KEY_PREFIXES] : ENGINE_KEY_PREFIXES;
   const prefix = reserved.find((p) => key.startsWith(p));
   if (prefix) return { ok: false, reason: 'invalid_key', message: `keys starting with "${prefix}" are the engine's own` };

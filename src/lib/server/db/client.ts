@@ -16,9 +16,7 @@ export type DatabaseHandle = {
   close(): Promise<void>;
 };
 
-export type ConnectOptions =
-  | { url: string; maxConnections?: number }
-  | { dataDir: string | null /* null: in memory */ };
+export type ConnectOptions = { url: string; maxConnections?: number } | { dataDir: string | null /* null: in memory */ };
 
 /** Opens Postgres at `url`, or PGlite kept in `dataDir` (or in memory). All dates are UTC on both. */
 export async function connect(options: ConnectOptions): Promise<DatabaseHandle> {

@@ -1,18 +1,5 @@
 import { sql } from 'drizzle-orm';
-import {
-  bigint,
-  boolean,
-  check,
-  date,
-  index,
-  integer,
-  jsonb,
-  pgTable,
-  text,
-  timestamp,
-  uniqueIndex,
-  uuid,
-} from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, date, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 /**
@@ -102,7 +89,9 @@ export const subscriptions = pgTable(
     planId: text('plan_id').notNull(),
     /** Copied from the plan at purchase: how the plan pays out credits. */
     billing: text('billing', { enum: ['monthly', 'yearly', 'lifetime'] }).notNull(),
-    status: text('status', { enum: ['active', 'canceled'] }).notNull().default('active'),
+    status: text('status', { enum: ['active', 'canceled'] })
+      .notNull()
+      .default('active'),
     /** Start of the first billing period; every later period is computed from it. */
     anchorAt: timestamptz('anchor_at').notNull(),
     /**
@@ -128,7 +117,9 @@ export const jobRuns = pgTable(
     id: uuid('id').primaryKey().defaultRandom(),
     job: text('job', { enum: ['grant', 'expire', 'subscription-grants'] }).notNull(),
     trigger: text('trigger', { enum: ['vercel-cron', 'bearer', 'basic', 'cli', 'test'] }).notNull(),
-    status: text('status', { enum: ['running', 'succeeded', 'failed'] }).notNull().default('running'),
+    status: text('status', { enum: ['running', 'succeeded', 'failed'] })
+      .notNull()
+      .default('running'),
     dryRun: boolean('dry_run').notNull().default(false),
     /** The UTC day a grant run grants for; continuation calls of the same day resume from `cursor`. */
     referenceDate: date('reference_date', { mode: 'string' }),
@@ -205,7 +196,9 @@ export const creditBatches = pgTable(
     index('credit_batches_due_expiry_idx')
       .on(t.expiresAt, t.id)
       .where(sql`${t.expiredAt} is null and ${t.expiresAt} is not null`),
-    index('credit_batches_job_run_idx').on(t.jobRunId).where(sql`${t.jobRunId} is not null`),
+    index('credit_batches_job_run_idx')
+      .on(t.jobRunId)
+      .where(sql`${t.jobRunId} is not null`),
     check('credit_batches_amount_positive', sql`${t.amount} > 0 and ${t.amount} <= 9007199254740991`),
     check('credit_batches_remaining_range', sql`${t.remaining} >= 0 and ${t.remaining} <= ${t.amount}`),
     check('credit_batches_expired_empty', sql`${t.expiredAt} is null or ${t.remaining} = 0`),
@@ -238,8 +231,12 @@ export const creditLedger = pgTable(
     index('credit_ledger_user_history_idx').on(t.userId, t.id.desc()),
     index('credit_ledger_operation_key_idx').on(t.operationKey),
     // A batch is granted once and expires once: the database refuses a second entry of either kind.
-    uniqueIndex('credit_ledger_one_grant_per_batch_idx').on(t.batchId).where(sql`${t.kind} = 'grant'`),
-    uniqueIndex('credit_ledger_one_expiry_per_batch_idx').on(t.batchId).where(sql`${t.kind} = 'expire'`),
+    uniqueIndex('credit_ledger_one_grant_per_batch_idx')
+      .on(t.batchId)
+      .where(sql`${t.kind} = 'grant'`),
+    uniqueIndex('credit_ledger_one_expiry_per_batch_idx')
+      .on(t.batchId)
+      .where(sql`${t.kind} = 'expire'`),
     check('credit_ledger_delta_non_zero', sql`${t.delta} <> 0`),
     check('credit_ledger_balance_after_non_negative', sql`${t.balanceAfter} >= 0`),
   ],
@@ -292,13 +289,17 @@ export const creditSchedules = pgTable(
     anchorAt: timestamptz('anchor_at').notNull(),
     /** Null once every installment is granted or the subscription is canceled. */
     nextDueAt: timestamptz('next_due_at'),
-    status: text('status', { enum: ['active', 'completed', 'canceled'] }).notNull().default('active'),
+    status: text('status', { enum: ['active', 'completed', 'canceled'] })
+      .notNull()
+      .default('active'),
     createdAt: timestamptz('created_at').notNull().defaultNow(),
     updatedAt: timestamptz('updated_at').notNull().defaultNow(),
   },
   (t) => [
     uniqueIndex('credit_schedules_subscription_idx').on(t.subscriptionId),
-    index('credit_schedules_due_idx').on(t.nextDueAt, t.id).where(sql`${t.status} = 'active'`),
+    index('credit_schedules_due_idx')
+      .on(t.nextDueAt, t.id)
+      .where(sql`${t.status} = 'active'`),
     check('credit_schedules_installments_range', sql`${t.installmentsDone} >= 0 and ${t.installmentsDone} <= ${t.installmentsTotal}`),
     check('credit_schedules_credits_add_up', sql`${t.creditsGranted} + ${t.creditsRemaining} = ${t.creditsTotal}`),
     check('credit_schedules_credits_non_negative', sql`${t.creditsGranted} >= 0 and ${t.creditsRemaining} >= 0`),

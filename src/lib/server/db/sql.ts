@@ -30,10 +30,29 @@ export function isConnectionError(error: unknown): boolean {
   // connection slot; 3D000/28xxx: the database or its credentials are gone at connect time.
   if (code && (code.startsWith('08') || code.startsWith('57P0') || code.startsWith('28') || ['53300', '3D000'].includes(code))) return true;
   // "database … is not currently accepting connections" (ALTER DATABASE … ALLOW_CONNECTIONS false, or being dropped)
-  if (code === '55000' && /not currently accepting connections/.test(String((error as Error)?.message ?? '') + String((error as { cause?: Error })?.cause?.message ?? ''))) return true;
+  if (
+    code === '55000' &&
+    /not currently accepting connections/.test(
+      String((error as Error)?.message ?? '') + String((error as { cause?: Error })?.cause?.message ?? ''),
+    )
+  )
+    return true;
   for (let e: unknown = error; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
     const c = (e as { code?: unknown }).code;
-    if (typeof c === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT'].includes(c)) {
+    if (
+      typeof c === 'string' &&
+      [
+        'ECONNREFUSED',
+        'ECONNRESET',
+        'ETIMEDOUT',
+        'ENOTFOUND',
+        'EPIPE',
+        'CONNECTION_CLOSED',
+        'CONNECTION_ENDED',
+        'CONNECTION_DESTROYED',
+        'CONNECT_TIMEOUT',
+      ].includes(c)
+    ) {
       return true;
     }
   }

@@ -26,13 +26,7 @@ export type ChainLink = { firstRunId: string; position: number };
 
 /** How a link ended, as recorded in its job run's `params.chain.outcome`. */
 export type ChainOutcome =
-  | 'continued'
-  | 'finished'
-  | 'stopped-at-bound'
-  | 'stopped-no-progress'
-  | 'stopped-no-target'
-  | 'continuation-failed'
-  | 'failed';
+  'continued' | 'finished' | 'stopped-at-bound' | 'stopped-no-progress' | 'stopped-no-target' | 'continuation-failed' | 'failed';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -60,12 +54,17 @@ export function continuationTarget(
   config: Pick<Env, 'CRON_CONTINUATION_URL' | 'PORT' | 'VERCEL_ENV' | 'VERCEL_PROJECT_PRODUCTION_URL'>,
   requestUrl: string,
 ): ContinuationTarget {
-  if (config.CRON_CONTINUATION_URL) return { ok: true, origin: new URL(config.CRON_CONTINUATION_URL).origin, source: 'CRON_CONTINUATION_URL' };
+  if (config.CRON_CONTINUATION_URL)
+    return { ok: true, origin: new URL(config.CRON_CONTINUATION_URL).origin, source: 'CRON_CONTINUATION_URL' };
   if (config.VERCEL_ENV) {
     // The generated deployment URL (VERCEL_URL) sits behind Deployment Protection by default; the
     // production domain does not. A preview would call production's domain, and its database: refuse.
     if (config.VERCEL_ENV === 'production' && config.VERCEL_PROJECT_PRODUCTION_URL) {
-      return { ok: true, origin: new URL(`https://${config.VERCEL_PROJECT_PRODUCTION_URL}`).origin, source: 'VERCEL_PROJECT_PRODUCTION_URL' };
+      return {
+        ok: true,
+        origin: new URL(`https://${config.VERCEL_PROJECT_PRODUCTION_URL}`).origin,
+        source: 'VERCEL_PROJECT_PRODUCTION_URL',
+      };
     }
     return { ok: false, reason: `on Vercel (${config.VERCEL_ENV}) without a production domain: set CRON_CONTINUATION_URL` };
   }
@@ -122,7 +121,8 @@ export async function runContinuable(
 ): Promise<Response> {
   const startedAt = Date.now();
   const chain = readChainLink(call.req.headers);
-  if (!chain.ok) return json({ error: 'Invalid continuation header', details: [{ header: CHAIN_HEADER, message: chain.message }] }, { status: 400 });
+  if (!chain.ok)
+    return json({ error: 'Invalid continuation header', details: [{ header: CHAIN_HEADER, message: chain.message }] }, { status: 400 });
   const link = chain.link;
   const config = env();
   const label = (first: string) => `[cron chain ${first}] ${call.job}`;
@@ -132,7 +132,9 @@ export async function runContinuable(
     outcome = await work();
   } catch (error) {
     if (link) {
-      console.error(`${label(link.firstRunId)}: link ${link.position} (run ${call.jobId}) failed; the chain stops here, the rest waits for the next scheduled call`);
+      console.error(
+        `${label(link.firstRunId)}: link ${link.position} (run ${call.jobId}) failed; the chain stops here, the rest waits for the next scheduled call`,
+      );
       await recordLink(call.jobId, link, 'failed');
     }
     throw error;
@@ -156,12 +158,16 @@ export async function runContinuable(
     return respond('stopped-at-bound', 'stopped-at-bound');
   }
   if (outcome.progressed === false) {
-    console.warn(`${label(here.firstRunId)}: link ${here.position} (run ${call.jobId}) moved nothing forward (what is left is held by another call, or failed): not continuing`);
+    console.warn(
+      `${label(here.firstRunId)}: link ${here.position} (run ${call.jobId}) moved nothing forward (what is left is held by another call, or failed): not continuing`,
+    );
     return respond('stopped-no-progress', 'stopped-no-progress');
   }
   const target = continuationTarget(config, call.req.url);
   if (!target.ok) {
-    console.error(`${label(here.firstRunId)}: cannot continue (${target.reason}); run ${call.jobId} says hasMore and the rest waits for the next scheduled call`);
+    console.error(
+      `${label(here.firstRunId)}: cannot continue (${target.reason}); run ${call.jobId} says hasMore and the rest waits for the next scheduled call`,
+    );
     return respond('unavailable', 'stopped-no-target');
   }
 
@@ -175,7 +181,9 @@ export async function runContinuable(
     console.warn(`${label(here.firstRunId)}: cannot schedule the continuation (${error instanceof Error ? error.message : String(error)})`);
     return respond('unavailable', 'stopped-no-target');
   }
-  console.log(`${label(here.firstRunId)}: link ${here.position} (run ${call.jobId}) left work; continuing as link ${next.position} of at most ${max} via ${target.source}`);
+  console.log(
+    `${label(here.firstRunId)}: link ${here.position} (run ${call.jobId}) left work; continuing as link ${next.position} of at most ${max} via ${target.source}`,
+  );
   return respond('scheduled', 'continued');
 }
 
@@ -183,7 +191,14 @@ export async function runContinuable(
  * Sends the next link and waits for its answer (logged), but no longer than this invocation may live:
  * the next link runs on its own once it has been received.
  */
-async function sendContinuation(p: { call: ContinuableCall; url: string; next: ChainLink; startedAt: number; transport: ContinuationTransport; label: string }) {
+async function sendContinuation(p: {
+  call: ContinuableCall;
+  url: string;
+  next: ChainLink;
+  startedAt: number;
+  transport: ContinuationTransport;
+  label: string;
+}) {
   const { call, next } = p;
   const headers: Record<string, string> = { [CHAIN_HEADER]: `${next.firstRunId}/${next.position}` };
   const authorization = call.req.headers.get('authorization');
@@ -197,14 +212,18 @@ async function sendContinuation(p: { call: ContinuableCall; url: string; next: C
     const response = await p.transport.fetch(p.url, { method: 'POST', headers, redirect: 'manual', signal: AbortSignal.timeout(waitMs) });
     const text = await response.text();
     if (response.status >= 200 && response.status < 300) return;
-    const where = response.headers.get('location') ? ` (redirects to ${response.headers.get('location')}: set CRON_CONTINUATION_URL to the final address)` : '';
+    const where = response.headers.get('location')
+      ? ` (redirects to ${response.headers.get('location')}: set CRON_CONTINUATION_URL to the final address)`
+      : '';
     console.error(`${p.label}: continuation link ${next.position} answered ${response.status}${where}: ${text.slice(0, 300)}`);
   } catch (error) {
     if (error instanceof Error && error.name === 'TimeoutError') {
       console.log(`${p.label}: link ${next.position} still running after ${waitMs} ms; not waiting for its answer`);
       return;
     }
-    console.error(`${p.label}: continuation link ${next.position} could not be sent to ${new URL(p.url).origin}: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(
+      `${p.label}: continuation link ${next.position} could not be sent to ${new URL(p.url).origin}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   await recordLink(call.jobId, { firstRunId: next.firstRunId, position: next.position - 1 }, 'continuation-failed');
 }

@@ -14,8 +14,7 @@ export type CronCredentials = {
 };
 
 export type CronAuthResult =
-  | { ok: true; trigger: CronTrigger }
-  | { ok: false; reason: 'not_configured' | 'unauthorized'; basicConfigured: boolean };
+  { ok: true; trigger: CronTrigger } | { ok: false; reason: 'not_configured' | 'unauthorized'; basicConfigured: boolean };
 
 /** Real credentials fit in a few hundred bytes; anything far larger is refused before it is parsed. */
 export const MAX_AUTHORIZATION_LENGTH = 4_096;
@@ -89,7 +88,10 @@ type RouteHandler = (req: Request) => Promise<Response>;
  * with `trigger: null`; a header that is present must still be valid.
  */
 export function withCronAuth(handler: (ctx: CronContext) => Promise<Response>): RouteHandler;
-export function withCronAuth(handler: (ctx: CronContext<CronTrigger | null>) => Promise<Response>, options: { optional: true }): RouteHandler;
+export function withCronAuth(
+  handler: (ctx: CronContext<CronTrigger | null>) => Promise<Response>,
+  options: { optional: true },
+): RouteHandler;
 export function withCronAuth(
   handler: ((ctx: CronContext) => Promise<Response>) | ((ctx: CronContext<CronTrigger | null>) => Promise<Response>),
   options: { optional?: boolean } = {},

@@ -20,7 +20,13 @@ export function cronJobRoute(job: JobDefinition, route: { maxDuration: number })
     const { CRON_TIME_BUDGET_MS, CREDITS_CHUNK_SIZE } = env();
     const continuable = query.data.limit === undefined && !query.data.dryRun;
     return runContinuable({ req, jobId, job: job.name, continuable, maxDurationSeconds: route.maxDuration }, async () => {
-      const run = await job.run(await getDb(), { trigger, jobId, query: query.data, timeBudgetMs: CRON_TIME_BUDGET_MS, chunkSize: CREDITS_CHUNK_SIZE });
+      const run = await job.run(await getDb(), {
+        trigger,
+        jobId,
+        query: query.data,
+        timeBudgetMs: CRON_TIME_BUDGET_MS,
+        chunkSize: CREDITS_CHUNK_SIZE,
+      });
       return job.respond(run);
     });
   });

@@ -3,8 +3,7 @@ import { z } from 'zod';
 
 // A repeated key (`?limit=5&limit=500`) reaches the schema as an array and is refused: which of the
 // two a proxy or a framework would keep is not something a job should guess.
-const single = (what: string) =>
-  z.string({ error: (issue) => (Array.isArray(issue.input) ? 'given more than once' : `must be ${what}`) });
+const single = (what: string) => z.string({ error: (issue) => (Array.isArray(issue.input) ? 'given more than once' : `must be ${what}`) });
 
 /**
  * A whole number, clamped into [min, max]: a value out of range is a mistake worth forgiving,

@@ -32,7 +32,8 @@ export const jobCatalog = {
     path: '/api/jobs/credits/grant',
     description: 'monthly subscriptions, lifetime plans and free credits for the UTC day',
     log: { label: 'Credits Grant Job', what: 'daily grant process' },
-    summary: (r: GrantMonthlyCreditsResult['results']) => `Processed: ${r.processed}, Successful: ${r.successful}, Skipped: ${r.skipped}, Failed: ${r.failed}`,
+    summary: (r: GrantMonthlyCreditsResult['results']) =>
+      `Processed: ${r.processed}, Successful: ${r.successful}, Skipped: ${r.skipped}, Failed: ${r.failed}`,
   },
   expire: {
     path: '/api/jobs/credits/expire',

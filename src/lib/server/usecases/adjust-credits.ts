@@ -39,9 +39,21 @@ export async function adjustCredits(db: Database, params: AdjustCreditsParams): 
       kind: 'adjust',
       metadata,
       // What the operator asked for: a retry minutes later (another \`now\`, so another expiry) is the same adjustment.
-      request: { userId: params.userId, delta: params.delta, validityDays: params.validityDays ?? null, category: params.category ?? 'promotional' },
+      request: {
+        userId: params.userId,
+        delta: params.delta,
+        validityDays: params.validityDays ?? null,
+        category: params.category ?? 'promotional',
+      },
       now,
     });
   }
-  return debitCredits(db, { userId: params.userId, amount: -params.delta, idempotencyKey: params.idempotencyKey, kind: 'adjust', metadata, now });
+  return debitCredits(db, {
+    userId: params.userId,
+    amount: -params.delta,
+    idempotencyKey: params.idempotencyKey,
+    kind: 'adjust',
+    metadata,
+    now,
+  });
 }

@@ -5,18 +5,14 @@ import type { Database } from '@/lib/server/db/types';
 import { transaction } from '@/lib/server/db/sql';
 
 export type CancelSubscriptionResult =
-  | { ok: true; replayed: boolean; subscription: Subscription }
-  | { ok: false; reason: 'not_found'; message: string };
+  { ok: true; replayed: boolean; subscription: Subscription } | { ok: false; reason: 'not_found'; message: string };
 
 /**
  * Stops a subscription at `now`: nothing that falls due from then on is granted. What fell due before
  * (a period that had begun, an installment whose date had come) is still granted by the jobs, once,
  * whenever they run next. Credits already granted stay until they expire. Canceling twice changes nothing.
  */
-export async function cancelSubscription(
-  db: Database,
-  params: { subscriptionId: string; now?: Date },
-): Promise<CancelSubscriptionResult> {
+export async function cancelSubscription(db: Database, params: { subscriptionId: string; now?: Date }): Promise<CancelSubscriptionResult> {
   const now = params.now ?? new Date();
   return transaction(db, async (tx) => {
     // The schedule first, as the installment job takes it (FOR UPDATE): a job paying it now finishes

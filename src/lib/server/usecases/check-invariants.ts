@@ -45,7 +45,8 @@ const RULES: { rule: InvariantViolation['rule']; query: (only: UserFilter) => SQ
   },
   {
     rule: 'balance_non_negative',
-    query: (only) => sql`select b.user_id, b.user_id as subject, 'balance ' || b.balance as detail from credit_balances b where b.balance < 0 ${only('b')}`,
+    query: (only) =>
+      sql`select b.user_id, b.user_id as subject, 'balance ' || b.balance as detail from credit_balances b where b.balance < 0 ${only('b')}`,
   },
   {
     rule: 'balance_matches_totals',

@@ -60,7 +60,12 @@ export async function expireCredits(db: Database, params: ExpireCreditsParams): 
       counts.failed += failed.reduce((sum, group) => sum + group.batchIds.length, 0);
       looked += due.length;
       after = due[due.length - 1]!;
-      params.onChunk?.({ batches: counts.processedBatches, users: counts.processedUsers, expired: counts.totalExpiredAmount, failed: counts.failed });
+      params.onChunk?.({
+        batches: counts.processedBatches,
+        users: counts.processedUsers,
+        expired: counts.totalExpiredAmount,
+        failed: counts.failed,
+      });
       if (due.length < size) break;
     }
     return { results: counts, hasMore };

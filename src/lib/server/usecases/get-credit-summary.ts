@@ -82,7 +82,12 @@ async function findNextGrant(db: Database, userId: string, now: Date, config: Cr
     if (!schedule.nextDueAt) continue;
     const n = schedule.installmentsDone + 1;
     const amount = n === schedule.installmentsTotal ? schedule.creditsRemaining : schedule.creditsPerInstallment;
-    candidates.push({ amount, date: schedule.nextDueAt, source: 'schedule', planName: findPlan(config, schedule.planId)?.name ?? schedule.planId });
+    candidates.push({
+      amount,
+      date: schedule.nextDueAt,
+      source: 'schedule',
+      planName: findPlan(config, schedule.planId)?.name ?? schedule.planId,
+    });
   }
   if (subs.length === 0) {
     candidates.push({ amount: config.freeTier.credits, date: startOfNextUtcMonth(now), source: 'free', planName: 'Free' });

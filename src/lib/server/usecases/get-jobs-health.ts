@@ -36,7 +36,13 @@ export type JobsHealth = {
   note?: string;
 };
 
-type JobRow = { job: JobName; last_success_ms: number | null; last_run_ms: number | null; last_status: JobRun['status'] | null; work_left: boolean | null };
+type JobRow = {
+  job: JobName;
+  last_success_ms: number | null;
+  last_run_ms: number | null;
+  last_status: JobRun['status'] | null;
+  work_left: boolean | null;
+};
 
 /**
  * Whether the daily jobs are running: `degraded` when one of them has not succeeded for more than

@@ -11,7 +11,17 @@ import { refuseKey } from '@/lib/server/credits/keys';
 
 export type GrantCreditsParams = Pick<
   NewCreditBatch,
-  'userId' | 'amount' | 'source' | 'category' | 'expiresAt' | 'idempotencyKey' | 'subscriptionId' | 'scheduleId' | 'installment' | 'purchaseId' | 'jobRunId'
+  | 'userId'
+  | 'amount'
+  | 'source'
+  | 'category'
+  | 'expiresAt'
+  | 'idempotencyKey'
+  | 'subscriptionId'
+  | 'scheduleId'
+  | 'installment'
+  | 'purchaseId'
+  | 'jobRunId'
 > & {
   /** When the credits become spendable; defaults to `now`. */
   effectiveAt?: Date;
@@ -147,6 +157,9 @@ async function replayGrant(
   // Grants written by the jobs keep no request (their keys are derived from what they grant): compare the batch itself.
   const same = operation.request
     ? isDeepStrictEqual(operation.request, request)
-    : batch.userId === params.userId && batch.amount === params.amount && batch.source === params.source && batch.category === params.category;
+    : batch.userId === params.userId &&
+      batch.amount === params.amount &&
+      batch.source === params.source &&
+      batch.category === params.category;
   return same ? { ok: true, replayed: true, batch } : conflict('another grant');
 }

@@ -42,38 +42,44 @@ export async function grantMonthlyCredits(db: Database, params: GrantMonthlyCred
   const config = params.config ?? defaultConfig;
   const now = params.now ?? new Date();
   const date = utcDateKey(now);
-  const run = await runJob(db, 'grant', { ...params, now }, { limit: params.limit ?? null, dryRun: params.dryRun ?? false, date }, async (ctx) => {
-    const counts = { processed: 0, successful: 0, skipped: 0, failed: 0, users: 0, creditsGranted: 0 };
-    // A dry run always looks at everything from the start; a real run resumes the day's last unfinished call.
-    let cursor = ctx.dryRun ? '' : await resumeCursor(db, date);
-    let hasMore = false;
-    const plans = JSON.stringify(plansForSql(config));
-    for (;;) {
-      if (ctx.outOfTime() || (params.limit !== undefined && counts.users >= params.limit)) {
-        hasMore = (await nextUsers(db, cursor, 1)).length > 0;
-        break;
+  const run = await runJob(
+    db,
+    'grant',
+    { ...params, now },
+    { limit: params.limit ?? null, dryRun: params.dryRun ?? false, date },
+    async (ctx) => {
+      const counts = { processed: 0, successful: 0, skipped: 0, failed: 0, users: 0, creditsGranted: 0 };
+      // A dry run always looks at everything from the start; a real run resumes the day's last unfinished call.
+      let cursor = ctx.dryRun ? '' : await resumeCursor(db, date);
+      let hasMore = false;
+      const plans = JSON.stringify(plansForSql(config));
+      for (;;) {
+        if (ctx.outOfTime() || (params.limit !== undefined && counts.users >= params.limit)) {
+          hasMore = (await nextUsers(db, cursor, 1)).length > 0;
+          break;
+        }
+        const size = params.limit === undefined ? ctx.chunkSize : Math.min(ctx.chunkSize, params.limit - counts.users);
+        const userIds = await nextUsers(db, cursor, size);
+        if (userIds.length === 0) break;
+        const { results, failed } = await writeChunk(db, ctx, userIds, (tx, ids) =>
+          grantChunk(tx, { userIds: ids, now: ctx.now, jobId: ctx.jobId, plans, config }),
+        );
+        for (const r of results) {
+          counts.processed += r.due;
+          counts.successful += r.granted;
+          counts.skipped += r.due - r.granted;
+          counts.creditsGranted += Number(r.credits); // a chunk's sum can pass 2^53 (a count, not a balance): never fail a committed run on it
+        }
+        counts.failed += failed.length;
+        counts.processed += failed.length;
+        counts.users += userIds.length;
+        cursor = userIds[userIds.length - 1]!;
+        params.onChunk?.({ users: counts.users, granted: counts.successful, skipped: counts.skipped, failed: counts.failed });
+        if (userIds.length < size) break;
       }
-      const size = params.limit === undefined ? ctx.chunkSize : Math.min(ctx.chunkSize, params.limit - counts.users);
-      const userIds = await nextUsers(db, cursor, size);
-      if (userIds.length === 0) break;
-      const { results, failed } = await writeChunk(db, ctx, userIds, (tx, ids) =>
-        grantChunk(tx, { userIds: ids, now: ctx.now, jobId: ctx.jobId, plans, config }),
-      );
-      for (const r of results) {
-        counts.processed += r.due;
-        counts.successful += r.granted;
-        counts.skipped += r.due - r.granted;
-        counts.creditsGranted += Number(r.credits); // a chunk's sum can pass 2^53 (a count, not a balance): never fail a committed run on it
-      }
-      counts.failed += failed.length;
-      counts.processed += failed.length;
-      counts.users += userIds.length;
-      cursor = userIds[userIds.length - 1]!;
-      params.onChunk?.({ users: counts.users, granted: counts.successful, skipped: counts.skipped, failed: counts.failed });
-      if (userIds.length < size) break;
-    }
-    return { results: counts, hasMore, cursor: hasMore ? cursor : null, referenceDate: date };
-  });
+      return { results: counts, hasMore, cursor: hasMore ? cursor : null, referenceDate: date };
+    },
+  );
   return { jobId: run.jobId, date, durationMs: run.durationMs, results: run.results, hasMore: run.hasMore };
 }
 
@@ -159,9 +165,11 @@ async function grantChunk(
         from lifetime_months where ends_at is null or month_start < ends_at
       union all
       select c.user_id, ${free.credits}::bigint, 'free', ${free.category}, date_trunc('month', ${now}::timestamptz),
-             ${free.validityDays === null
-               ? sql`date_trunc('month', ${now}::timestamptz) + interval '1 month'`
-               : sql`${now}::timestamptz + make_interval(days => ${free.validityDays}::int)`},
+             ${
+               free.validityDays === null
+                 ? sql`date_trunc('month', ${now}::timestamptz) + interval '1 month'`
+                 : sql`${now}::timestamptz + make_interval(days => ${free.validityDays}::int)`
+             },
              ${creditKeysSql.free(sql`c.user_id`, sql`${now}::timestamptz`)}, null, null
         from chunk c
        where not exists (select 1 from subscriptions s where s.user_id = c.user_id and ${planInForceDuringMonth('s', now)})

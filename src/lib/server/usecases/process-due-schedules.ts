@@ -45,64 +45,70 @@ export type ProcessDueSchedulesResult = {
 export async function processDueSchedules(db: Database, params: ProcessDueSchedulesParams): Promise<ProcessDueSchedulesResult> {
   const limit = params.limit ?? Infinity;
   const catchUp = params.catchUp ?? 12;
-  const run = await runJob(db, 'subscription-grants', params, { limit: params.limit ?? null, catchUp, dryRun: params.dryRun ?? false }, async (ctx) => {
-    const grants: ScheduleGrant[] = [];
-    let processed = 0;
-    let failed = 0;
-    let taken = 0;
-    // Catch-up is per schedule per call, and a failed schedule (or any, in a dry run) stays due: take none twice.
-    const takenIds = new Set<string>();
-    const failedIds = new Set<string>();
-    let stoppedEarly = false;
-    for (;;) {
-      if (ctx.outOfTime() || taken >= limit) {
-        stoppedEarly = true;
-        break;
-      }
-      const size = Math.min(ctx.chunkSize, limit - taken);
-      // One transaction holds the schedules taken `FOR UPDATE SKIP LOCKED` while their installments are
-      // written (a failing schedule is isolated in a savepoint inside it). A dry run only reads: a lock
-      // of its own would make a real run at the same moment skip those schedules.
-      const chunk = await jobTransaction(db, ctx, async (tx) => {
-        const schedules = await takeDueSchedules(tx, ctx.now, size, takenIds, !ctx.dryRun);
-        if (schedules.length === 0) return { schedules, grants: [] as ScheduleGrant[], processed: 0, chunkFailed: [] as string[] };
-        if (ctx.dryRun) {
-          const preview = await installmentsDue(tx, { schedules, now: ctx.now, catchUp });
-          return { schedules, grants: preview.grants, processed: preview.processed, chunkFailed: [] as string[] };
+  const run = await runJob(
+    db,
+    'subscription-grants',
+    params,
+    { limit: params.limit ?? null, catchUp, dryRun: params.dryRun ?? false },
+    async (ctx) => {
+      const grants: ScheduleGrant[] = [];
+      let processed = 0;
+      let failed = 0;
+      let taken = 0;
+      // Catch-up is per schedule per call, and a failed schedule (or any, in a dry run) stays due: take none twice.
+      const takenIds = new Set<string>();
+      const failedIds = new Set<string>();
+      let stoppedEarly = false;
+      for (;;) {
+        if (ctx.outOfTime() || taken >= limit) {
+          stoppedEarly = true;
+          break;
         }
-        const chunk = await writeChunk(tx, { dryRun: false }, schedules, (inner, ids) =>
-          grantInstallments(inner, { schedules: ids, now: ctx.now, jobId: ctx.jobId, catchUp }),
-        );
-        return {
-          schedules,
-          grants: chunk.results.flatMap((r) => r.grants),
-          processed: chunk.results.reduce((sum, r) => sum + r.processed, 0),
-          chunkFailed: chunk.failed.map((s) => s.id),
-        };
-      });
-      if (chunk.schedules.length === 0) break;
-      // Only a schedule that may still be due must be skipped for the rest of the call: one that reached
-      // `catchUp`, failed, or (dry run) was not written. A caught-up one is no longer due; leaving it out
-      // keeps the skip list, sent with every chunk, from growing with the number of schedules.
-      const caughtUp = new Set(ctx.dryRun ? [] : chunk.grants.filter((g) => g.grantsProcessed < catchUp).map((g) => g.scheduleId));
-      for (const s of chunk.schedules) if (!caughtUp.has(s.id)) takenIds.add(s.id);
-      for (const id of chunk.chunkFailed) failedIds.add(id);
-      taken += chunk.schedules.length;
-      processed += chunk.processed;
-      failed += chunk.chunkFailed.length;
-      grants.push(...chunk.grants);
-      params.onChunk?.({ schedules: taken, installments: processed, failed });
-      if (chunk.schedules.length < size) break;
-    }
-    // A real run leaves due only what it has not reached, schedules with more installments than
-    // `catchUp`, and failed ones (not counted: retrying them at once would fail again).
-    const hasMore = ctx.dryRun ? stoppedEarly && (await anyDue(db, ctx.now, takenIds)) : await anyDue(db, ctx.now, failedIds);
-    return {
-      results: { processed, schedulesTouched: grants.length, failed, grants },
-      recorded: { processed, schedulesTouched: grants.length, failed },
-      hasMore,
-    };
-  });
+        const size = Math.min(ctx.chunkSize, limit - taken);
+        // One transaction holds the schedules taken `FOR UPDATE SKIP LOCKED` while their installments are
+        // written (a failing schedule is isolated in a savepoint inside it). A dry run only reads: a lock
+        // of its own would make a real run at the same moment skip those schedules.
+        const chunk = await jobTransaction(db, ctx, async (tx) => {
+          const schedules = await takeDueSchedules(tx, ctx.now, size, takenIds, !ctx.dryRun);
+          if (schedules.length === 0) return { schedules, grants: [] as ScheduleGrant[], processed: 0, chunkFailed: [] as string[] };
+          if (ctx.dryRun) {
+            const preview = await installmentsDue(tx, { schedules, now: ctx.now, catchUp });
+            return { schedules, grants: preview.grants, processed: preview.processed, chunkFailed: [] as string[] };
+          }
+          const chunk = await writeChunk(tx, { dryRun: false }, schedules, (inner, ids) =>
+            grantInstallments(inner, { schedules: ids, now: ctx.now, jobId: ctx.jobId, catchUp }),
+          );
+          return {
+            schedules,
+            grants: chunk.results.flatMap((r) => r.grants),
+            processed: chunk.results.reduce((sum, r) => sum + r.processed, 0),
+            chunkFailed: chunk.failed.map((s) => s.id),
+          };
+        });
+        if (chunk.schedules.length === 0) break;
+        // Only a schedule that may still be due must be skipped for the rest of the call: one that reached
+        // `catchUp`, failed, or (dry run) was not written. A caught-up one is no longer due; leaving it out
+        // keeps the skip list, sent with every chunk, from growing with the number of schedules.
+        const caughtUp = new Set(ctx.dryRun ? [] : chunk.grants.filter((g) => g.grantsProcessed < catchUp).map((g) => g.scheduleId));
+        for (const s of chunk.schedules) if (!caughtUp.has(s.id)) takenIds.add(s.id);
+        for (const id of chunk.chunkFailed) failedIds.add(id);
+        taken += chunk.schedules.length;
+        processed += chunk.processed;
+        failed += chunk.chunkFailed.length;
+        grants.push(...chunk.grants);
+        params.onChunk?.({ schedules: taken, installments: processed, failed });
+        if (chunk.schedules.length < size) break;
+      }
+      // A real run leaves due only what it has not reached, schedules with more installments than
+      // `catchUp`, and failed ones (not counted: retrying them at once would fail again).
+      const hasMore = ctx.dryRun ? stoppedEarly && (await anyDue(db, ctx.now, takenIds)) : await anyDue(db, ctx.now, failedIds);
+      return {
+        results: { processed, schedulesTouched: grants.length, failed, grants },
+        recorded: { processed, schedulesTouched: grants.length, failed },
+        hasMore,
+      };
+    },
+  );
   const { grants, processed, schedulesTouched, failed } = run.results;
   return { jobId: run.jobId, durationMs: run.durationMs, processed, schedulesTouched, failed, grants, hasMore: run.hasMore };
 }
@@ -177,7 +183,10 @@ async function grantInstallments(
   tx: Database,
   p: { schedules: DueSchedule[]; now: Date; jobId: string; catchUp: number },
 ): Promise<{ processed: number; grants: ScheduleGrant[] }> {
-  await lockBalances(tx, p.schedules.map((s) => s.userId));
+  await lockBalances(
+    tx,
+    p.schedules.map((s) => s.userId),
+  );
   const now = p.now.toISOString();
   const rows = await queryRows<ScheduleGrant & { granted: number }>(
     tx,

@@ -83,7 +83,11 @@ async function start(
   if (!created) {
     const [existing] = await tx.select().from(subscriptions).where(eq(subscriptions.id, subscriptionId));
     if (existing!.userId !== params.userId || existing!.planId !== plan.id) {
-      return { ok: false, reason: 'idempotency_conflict', message: `subscription ${subscriptionId} belongs to another user or plan` } as const;
+      return {
+        ok: false,
+        reason: 'idempotency_conflict',
+        message: `subscription ${subscriptionId} belongs to another user or plan`,
+      } as const;
     }
     const [schedule] = await tx.select().from(creditSchedules).where(eq(creditSchedules.subscriptionId, subscriptionId));
     return { ok: true, replayed: true, subscription: existing!, schedule: schedule ?? null, firstGrant: null };

@@ -110,7 +110,14 @@ export async function voidJobRun(db: Database, params: VoidJobRunParams): Promis
     if (userIds.length < chunkSize) break;
   }
   if (dryRun) {
-    return { ok: true, jobRunId: run.id, job: run.job, dryRun, replayed: false, results: { batches: totals.batches, users: totals.users, voidedAmount: totals.amount } };
+    return {
+      ok: true,
+      jobRunId: run.id,
+      job: run.job,
+      dryRun,
+      replayed: false,
+      results: { batches: totals.batches, users: totals.users, voidedAmount: totals.amount },
+    };
   }
   // The outcome of every void of this run, this one included: a second void reports what the first took.
   const [voided] = await queryRows<Counts>(
@@ -160,7 +167,11 @@ async function voidChunk(
 ): Promise<Counts> {
   await lockBalances(tx, p.userIds);
   const now = p.now.toISOString();
-  const metadata = JSON.stringify({ voidedJobRunId: p.jobRunId, ...(p.reason ? { reason: p.reason } : {}), ...(p.actor ? { actor: p.actor } : {}) });
+  const metadata = JSON.stringify({
+    voidedJobRunId: p.jobRunId,
+    ...(p.reason ? { reason: p.reason } : {}),
+    ...(p.actor ? { actor: p.actor } : {}),
+  });
   const [row] = await queryRows<Counts>(
     tx,
     // Batches are locked after the balances and re-checked under the lock: a consumption that got

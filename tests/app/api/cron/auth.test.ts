@@ -6,7 +6,18 @@ import * as expireRoute from '@/app/api/jobs/credits/expire/route';
 import * as schedulesRoute from '@/app/api/cron/subscription-grants/route';
 import * as healthRoute from '@/app/api/cron/health/route';
 import { setupTestDatabase } from '@tests/helpers/db';
-import { basic, bearer, countRows, CRON_PASSWORD, CRON_SECRET, CRON_USER, cronRequest, jobRun, readJson, setCronEnv } from '@tests/helpers/cron';
+import {
+  basic,
+  bearer,
+  countRows,
+  CRON_PASSWORD,
+  CRON_SECRET,
+  CRON_USER,
+  cronRequest,
+  jobRun,
+  readJson,
+  setCronEnv,
+} from '@tests/helpers/cron';
 import { makeBatch, makeSubscription, makeUser } from '@tests/helpers/factories';
 
 const t = setupTestDatabase({ routes: true });
@@ -14,7 +25,13 @@ beforeAll(async () => {
   // Work for each route, were a refused call to run: a user owed free credits, a batch past its
   // expiry, and a yearly plan with installments due.
   const user = await makeUser(t.db);
-  await makeBatch(t.db, { userId: user.id, amount: 10, effectiveAt: new Date('2020-01-01T00:00:00Z'), expiresAt: new Date('2020-02-01T00:00:00Z'), now: new Date('2020-01-01T00:00:00Z') });
+  await makeBatch(t.db, {
+    userId: user.id,
+    amount: 10,
+    effectiveAt: new Date('2020-01-01T00:00:00Z'),
+    expiresAt: new Date('2020-02-01T00:00:00Z'),
+    now: new Date('2020-01-01T00:00:00Z'),
+  });
   await makeSubscription(t.db, { userId: user.id, planId: 'pro-yearly', now: new Date('2020-01-01T00:00:00Z') });
 });
 const tables = ['job_runs', 'credit_batches', 'credit_ledger'] as const;

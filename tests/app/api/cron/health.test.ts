@@ -36,7 +36,11 @@ describe('GET|POST /api/cron/health', () => {
       status: 'ok',
       staleAfterHours: 26,
       overdueSchedules: 0,
-      jobs: { grant: { lastSuccessAt: null, stale: false }, expire: { lastSuccessAt: null }, 'subscription-grants': { lastSuccessAt: null } },
+      jobs: {
+        grant: { lastSuccessAt: null, stale: false },
+        expire: { lastSuccessAt: null },
+        'subscription-grants': { lastSuccessAt: null },
+      },
       note: expect.stringContaining('nothing to watch'),
     });
   });
@@ -56,7 +60,11 @@ describe('GET|POST /api/cron/health', () => {
   });
 
   test('once each daily job has succeeded, it is ok again and shows the last runs', async () => {
-    for (const [route, path] of [[grant, '/api/jobs/credits/grant'], [expire, '/api/jobs/credits/expire'], [subscriptionGrants, '/api/cron/subscription-grants']] as const) {
+    for (const [route, path] of [
+      [grant, '/api/jobs/credits/grant'],
+      [expire, '/api/jobs/credits/expire'],
+      [subscriptionGrants, '/api/cron/subscription-grants'],
+    ] as const) {
       expect((await route(cronRequest(path))).status).toBe(200);
     }
     const response = await authedCheck();
@@ -113,4 +121,3 @@ describe('GET|POST /api/cron/health', () => {
     expect((await getJobsHealth(t.db, { now })).jobs.grant.workLeft).toBe(false);
   });
 });
-

@@ -19,7 +19,12 @@ const t = setupTestDatabase({ routes: true });
 beforeEach(() => setCronEnv());
 
 const call = (query = '', method: 'GET' | 'POST' = 'GET') =>
-  (method === 'GET' ? GET : POST)(cronRequest(`/api/cron/subscription-grants${query}`, { method, headers: { authorization: `Bearer ${process.env.CRON_SECRET}`, 'user-agent': 'vercel-cron/1.0' } }));
+  (method === 'GET' ? GET : POST)(
+    cronRequest(`/api/cron/subscription-grants${query}`, {
+      method,
+      headers: { authorization: `Bearer ${process.env.CRON_SECRET}`, 'user-agent': 'vercel-cron/1.0' },
+    }),
+  );
 
 describe('GET|POST /api/cron/subscription-grants', () => {
   const subs: { userId: string; subscriptionId: string; scheduleId: string }[] = [];
@@ -82,9 +87,12 @@ describe('GET|POST /api/cron/subscription-grants', () => {
     expect((await jobRun(t.db, low.jobId))?.params).toMatchObject({ limit: 1, catchUp: 1 });
   });
 
-  test.each([['catchUp=all'], ['limit=2.5'], ['catchUp=1&catchUp=2'], ['catchup=2'], ['dryRun=on']])('?%s is refused with 400', async (query) => {
-    const response = await call(`?${query}`);
-    expect(response.status).toBe(400);
-    expect(await readJson(response)).toMatchObject({ error: 'Invalid query', details: expect.any(Array) });
-  });
+  test.each([['catchUp=all'], ['limit=2.5'], ['catchUp=1&catchUp=2'], ['catchup=2'], ['dryRun=on']])(
+    '?%s is refused with 400',
+    async (query) => {
+      const response = await call(`?${query}`);
+      expect(response.status).toBe(400);
+      expect(await readJson(response)).toMatchObject({ error: 'Invalid query', details: expect.any(Array) });
+    },
+  );
 });

@@ -17,7 +17,12 @@ describe('UTC month arithmetic', () => {
 
   it('counts periods from the anchor, so an anchor on the 31st returns to the 31st after a short month', () => {
     const anchor = new Date('2025-01-31T00:00:00Z');
-    expect([1, 2, 3, 4].map((n) => iso(addUtcMonths(anchor, n)).slice(0, 10))).toEqual(['2025-02-28', '2025-03-31', '2025-04-30', '2025-05-31']);
+    expect([1, 2, 3, 4].map((n) => iso(addUtcMonths(anchor, n)).slice(0, 10))).toEqual([
+      '2025-02-28',
+      '2025-03-31',
+      '2025-04-30',
+      '2025-05-31',
+    ]);
   });
 
   it('finds the billing period containing a date', () => {

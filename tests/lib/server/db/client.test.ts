@@ -16,7 +16,7 @@ afterAll(() => {
 });
 
 async function until(condition: () => boolean, timeoutMs = 20_000) {
-  for (const deadline = Date.now() + timeoutMs; !condition(); ) {
+  for (const deadline = Date.now() + timeoutMs; !condition();) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -38,7 +38,10 @@ describe('the embedded database on disk', () => {
   it('refuses a second process while one has it open, and is free again once it closes', async () => {
     const dataDir = tempDir();
     const lockFile = `${dataDir}.lock`;
-    const holder = spawn(process.execPath, ['-e', `require('fs').writeFileSync(${JSON.stringify(lockFile)}, String(process.pid)); setTimeout(() => {}, 30000)`]);
+    const holder = spawn(process.execPath, [
+      '-e',
+      `require('fs').writeFileSync(${JSON.stringify(lockFile)}, String(process.pid)); setTimeout(() => {}, 30000)`,
+    ]);
     try {
       // However slow the child is to start: wait until its lock is written, not for a fixed time.
       await until(() => existsSync(lockFile) && readFileSync(lockFile, 'utf8') === String(holder.pid));

@@ -112,18 +112,44 @@ describe('migrating an existing install to 64-bit amounts and one key namespace'
     );
     expect(types.every((t) => t.data_type === 'bigint')).toBe(true);
     expect(types).toHaveLength(8);
-    const terms = await queryRows<{ id: string; ends_at: string }>(db, sql`select id, to_char(ends_at, 'YYYY-MM-DD') as ends_at from subscriptions order by id`);
+    const terms = await queryRows<{ id: string; ends_at: string }>(
+      db,
+      sql`select id, to_char(ends_at, 'YYYY-MM-DD') as ends_at from subscriptions order by id`,
+    );
     // Twelve months; an existing schedule that runs longer (the config allowed it) keeps every installment paid for.
-    expect(terms).toEqual([{ id: 'old-long', ends_at: '2028-01-15' }, { id: 'old-sub', ends_at: '2027-01-15' }]);
+    expect(terms).toEqual([
+      { id: 'old-long', ends_at: '2028-01-15' },
+      { id: 'old-sub', ends_at: '2027-01-15' },
+    ]);
     await expectInvariants(db);
 
     // The migrated install works as a new one: past 32 bits, and the spend's key stays the spend's.
-    expect(await grantCredits(db, { userId: 'old-user', amount: 3_000_000_000, source: 'admin', category: 'paid', expiresAt: null, idempotencyKey: 'big' })).toMatchObject({ ok: true });
-    expect(await grantCredits(db, { userId: 'old-user', amount: 150, source: 'admin', category: 'paid', expiresAt: null, idempotencyKey: 'spend-old' })).toMatchObject({
+    expect(
+      await grantCredits(db, {
+        userId: 'old-user',
+        amount: 3_000_000_000,
+        source: 'admin',
+        category: 'paid',
+        expiresAt: null,
+        idempotencyKey: 'big',
+      }),
+    ).toMatchObject({ ok: true });
+    expect(
+      await grantCredits(db, {
+        userId: 'old-user',
+        amount: 150,
+        source: 'admin',
+        category: 'paid',
+        expiresAt: null,
+        idempotencyKey: 'spend-old',
+      }),
+    ).toMatchObject({
       ok: false,
       reason: 'idempotency_conflict',
     });
-    expect(await consumeCredits(db, { userId: 'old-user', amount: 500, reason: 'x', idempotencyKey: 'purchase:pi_old' })).toMatchObject({ ok: false });
+    expect(await consumeCredits(db, { userId: 'old-user', amount: 500, reason: 'x', idempotencyKey: 'purchase:pi_old' })).toMatchObject({
+      ok: false,
+    });
     expect(await balanceOf(db, 'old-user')).toBe(3_000_001_183);
     await expectInvariants(db);
   });

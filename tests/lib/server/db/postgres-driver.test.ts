@@ -10,7 +10,10 @@ if (!onRealServer) console.log('[postgres driver] skipped: needs TEST_DATABASE_U
 
 const settle = (query: Promise<unknown>) =>
   Promise.race([
-    query.then(() => 'ok', (error: { code?: string }) => `rejected:${error.code}`),
+    query.then(
+      () => 'ok',
+      (error: { code?: string }) => `rejected:${error.code}`,
+    ),
     new Promise<string>((resolve) => setTimeout(() => resolve('pending'), 2_000)),
   ]);
 

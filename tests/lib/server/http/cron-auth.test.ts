@@ -27,8 +27,18 @@ describe('checkCronAuth accepts', () => {
     ['the Bearer secret', `Bearer ${secret}`, undefined, 'bearer'],
     ['the Bearer secret with a lowercase scheme (schemes are case-insensitive)', `bearer ${secret}`, undefined, 'bearer'],
     ['the Bearer secret from Vercel Cron, recorded as vercel-cron', `Bearer ${secret}`, 'vercel-cron/1.0', 'vercel-cron'],
-    ['Basic credentials whose password contains colons (split at the first only)', `Basic ${b64(`${username}:${password}`)}`, undefined, 'basic'],
-    ['Basic credentials sent with a vercel-cron user agent, still recorded as basic', `Basic ${b64(`${username}:${password}`)}`, 'vercel-cron/1.0', 'basic'],
+    [
+      'Basic credentials whose password contains colons (split at the first only)',
+      `Basic ${b64(`${username}:${password}`)}`,
+      undefined,
+      'basic',
+    ],
+    [
+      'Basic credentials sent with a vercel-cron user agent, still recorded as basic',
+      `Basic ${b64(`${username}:${password}`)}`,
+      'vercel-cron/1.0',
+      'basic',
+    ],
   ])('%s', (_name, authorization, userAgent, trigger) => {
     expect(checkCronAuth(headers(authorization, userAgent), both)).toEqual({ ok: true, trigger });
   });

@@ -14,16 +14,20 @@ describe('the job registry', () => {
     for (const name of jobNames) expect(jobs[name]).toMatchObject({ name, path: jobCatalog[name].path, log: jobCatalog[name].log });
   });
 
-  test.each(jobNames)('%s: its route file is a few lines over the registry entry, with the literal runtime and maxDuration', async (name) => {
-    const file = path.join(root, 'src/app', jobCatalog[name].path, 'route.ts');
-    expect(existsSync(file), file).toBe(true);
-    const source = readFileSync(file, 'utf8');
-    expect(source).toMatch(/^export const runtime = 'nodejs';$/m);
-    expect(source).toMatch(/^export const maxDuration = 60;$/m);
-    expect(source).toContain('cronJobRoute(');
-    const route = await import(`@/app${jobCatalog[name].path}/route`);
-    for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']) expect(route[method], method).toBeTypeOf('function');
-  });
+  test.each(jobNames)(
+    '%s: its route file is a few lines over the registry entry, with the literal runtime and maxDuration',
+    async (name) => {
+      const file = path.join(root, 'src/app', jobCatalog[name].path, 'route.ts');
+      expect(existsSync(file), file).toBe(true);
+      const source = readFileSync(file, 'utf8');
+      expect(source).toMatch(/^export const runtime = 'nodejs';$/m);
+      expect(source).toMatch(/^export const maxDuration = 60;$/m);
+      expect(source).toContain('cronJobRoute(');
+      const route = await import(`@/app${jobCatalog[name].path}/route`);
+      for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'])
+        expect(route[method], method).toBeTypeOf('function');
+    },
+  );
 
   test('every job is scheduled in vercel.json, and the scheduler names each cron by its job', () => {
     const crons = (JSON.parse(readFileSync(path.join(root, 'vercel.json'), 'utf8')) as { crons: { path: string }[] }).crons;

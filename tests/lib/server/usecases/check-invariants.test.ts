@@ -24,11 +24,31 @@ describe('the invariant check', () => {
   });
 
   it.each([
-    ['a balance edited by hand', sql`update credit_balances set balance = balance + 5`, ['balance_matches_batches', 'balance_matches_ledger', 'balance_matches_totals']],
-    ['a batch edited by hand', sql`update credit_batches set remaining = remaining - 1`, ['balance_matches_batches', 'batch_matches_entries']],
-    ['a deleted ledger entry', sql`delete from credit_ledger`, ['balance_matches_ledger', 'batch_has_one_grant', 'batch_matches_entries', 'operation_matches_entries']],
-    ['a duplicated grant entry', sql`insert into credit_ledger (user_id, delta, balance_after, kind, batch_id, operation_key) select user_id, delta, balance_after, 'adjust', batch_id, 'dup' from credit_ledger`, ['balance_matches_ledger', 'batch_has_one_grant', 'batch_matches_entries', 'ledger_chain']],
-    ['an expired batch without its expire entry', sql`update credit_batches set expired_at = now(), expired_amount = remaining, remaining = 0`, ['balance_matches_batches', 'batch_matches_entries', 'expired_batch_entries']],
+    [
+      'a balance edited by hand',
+      sql`update credit_balances set balance = balance + 5`,
+      ['balance_matches_batches', 'balance_matches_ledger', 'balance_matches_totals'],
+    ],
+    [
+      'a batch edited by hand',
+      sql`update credit_batches set remaining = remaining - 1`,
+      ['balance_matches_batches', 'batch_matches_entries'],
+    ],
+    [
+      'a deleted ledger entry',
+      sql`delete from credit_ledger`,
+      ['balance_matches_ledger', 'batch_has_one_grant', 'batch_matches_entries', 'operation_matches_entries'],
+    ],
+    [
+      'a duplicated grant entry',
+      sql`insert into credit_ledger (user_id, delta, balance_after, kind, batch_id, operation_key) select user_id, delta, balance_after, 'adjust', batch_id, 'dup' from credit_ledger`,
+      ['balance_matches_ledger', 'batch_has_one_grant', 'batch_matches_entries', 'ledger_chain'],
+    ],
+    [
+      'an expired batch without its expire entry',
+      sql`update credit_batches set expired_at = now(), expired_amount = remaining, remaining = 0`,
+      ['balance_matches_batches', 'batch_matches_entries', 'expired_batch_entries'],
+    ],
   ])('detects %s', async (_name, corruption, expected) => {
     const user = await makeUser(t.db);
     await makeBatch(t.db, { userId: user.id, amount: 10 });
@@ -76,10 +96,13 @@ describe('the invariant check', () => {
       ]);
     });
 
-    it('an altered balance_after breaks the chain of the user\'s ledger', async () => {
+    it("an altered balance_after breaks the chain of the user's ledger", async () => {
       const { user } = await spentUser();
-      await corrupt(t.db, sql`update credit_ledger set balance_after = balance_after + 1
-                              where id = (select min(id) from credit_ledger where user_id = ${user.id})`);
+      await corrupt(
+        t.db,
+        sql`update credit_ledger set balance_after = balance_after + 1
+                              where id = (select min(id) from credit_ledger where user_id = ${user.id})`,
+      );
       const { violations } = await checkInvariants(t.db);
       expect(violations.map((v) => [v.rule, v.userId])).toEqual([['ledger_chain', user.id]]);
     });
@@ -88,7 +111,9 @@ describe('the invariant check', () => {
       const { user } = await spentUser();
       await corrupt(t.db, sql`update credit_operations set amount = amount + 1 where key = ${`spend-${user.id}`}`);
       const { violations } = await checkInvariants(t.db);
-      expect(violations.map((v) => [v.rule, v.userId, v.subject])).toEqual([['operation_matches_entries', user.id, `operation spend-${user.id}`]]);
+      expect(violations.map((v) => [v.rule, v.userId, v.subject])).toEqual([
+        ['operation_matches_entries', user.id, `operation spend-${user.id}`],
+      ]);
     });
 
     it('a user whose balance row is missing (a partial restore)', async () => {

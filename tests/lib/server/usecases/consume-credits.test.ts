@@ -19,28 +19,80 @@ describe('burn-down order', () => {
   // their 20 credits: the batch named by `goesFirst` must be the one emptied. Every rule is shown
   // winning against the rules after it, so dropping or reordering any tie-break fails a case.
   type Lot = { category: 'paid' | 'promotional'; expiresAt: string | null; effectiveAt: string };
-  const lot = (category: Lot['category'], expiresAt: string | null, effectiveAt = '2026-06-01T00:00:00Z'): Lot => ({ category, expiresAt, effectiveAt });
+  const lot = (category: Lot['category'], expiresAt: string | null, effectiveAt = '2026-06-01T00:00:00Z'): Lot => ({
+    category,
+    expiresAt,
+    effectiveAt,
+  });
   const cases: [rule: string, first: Lot, second: Lot, goesFirst: 'first' | 'second'][] = [
-    ['the soonest expiry goes first, even when granted later', lot('paid', '2026-07-01T00:00:00Z'), lot('paid', '2026-06-20T00:00:00Z'), 'second'],
-    ['a sooner expiry goes first even when it is paid and the later one promotional', lot('promotional', '2026-07-01T00:00:00Z'), lot('paid', '2026-06-20T00:00:00Z'), 'second'],
-    ['never-expiring credits go last, even when older', lot('paid', null, '2026-05-01T00:00:00Z'), lot('paid', '2030-01-01T00:00:00Z'), 'second'],
-    ['never-expiring credits go last, even when promotional against paid', lot('promotional', null), lot('paid', '2030-01-01T00:00:00Z'), 'second'],
-    ['at the same expiry, promotional before paid, even when the paid is older', lot('paid', '2026-07-01T00:00:00Z', '2026-06-01T00:00:00Z'), lot('promotional', '2026-07-01T00:00:00Z', '2026-06-10T00:00:00Z'), 'second'],
+    [
+      'the soonest expiry goes first, even when granted later',
+      lot('paid', '2026-07-01T00:00:00Z'),
+      lot('paid', '2026-06-20T00:00:00Z'),
+      'second',
+    ],
+    [
+      'a sooner expiry goes first even when it is paid and the later one promotional',
+      lot('promotional', '2026-07-01T00:00:00Z'),
+      lot('paid', '2026-06-20T00:00:00Z'),
+      'second',
+    ],
+    [
+      'never-expiring credits go last, even when older',
+      lot('paid', null, '2026-05-01T00:00:00Z'),
+      lot('paid', '2030-01-01T00:00:00Z'),
+      'second',
+    ],
+    [
+      'never-expiring credits go last, even when promotional against paid',
+      lot('promotional', null),
+      lot('paid', '2030-01-01T00:00:00Z'),
+      'second',
+    ],
+    [
+      'at the same expiry, promotional before paid, even when the paid is older',
+      lot('paid', '2026-07-01T00:00:00Z', '2026-06-01T00:00:00Z'),
+      lot('promotional', '2026-07-01T00:00:00Z', '2026-06-10T00:00:00Z'),
+      'second',
+    ],
     ['among never-expiring credits, promotional before paid', lot('paid', null), lot('promotional', null), 'second'],
-    ['at the same expiry and category, the oldest (effective first) goes first', lot('promotional', '2026-07-01T00:00:00Z', '2026-06-10T00:00:00Z'), lot('promotional', '2026-07-01T00:00:00Z', '2026-06-05T00:00:00Z'), 'second'],
-    ['among never-expiring credits of one category, the oldest goes first', lot('paid', null, '2026-06-10T00:00:00Z'), lot('paid', null, '2026-06-05T00:00:00Z'), 'second'],
-    ['identical batches go in the order they were granted (id)', lot('paid', '2026-07-01T00:00:00Z'), lot('paid', '2026-07-01T00:00:00Z'), 'first'],
+    [
+      'at the same expiry and category, the oldest (effective first) goes first',
+      lot('promotional', '2026-07-01T00:00:00Z', '2026-06-10T00:00:00Z'),
+      lot('promotional', '2026-07-01T00:00:00Z', '2026-06-05T00:00:00Z'),
+      'second',
+    ],
+    [
+      'among never-expiring credits of one category, the oldest goes first',
+      lot('paid', null, '2026-06-10T00:00:00Z'),
+      lot('paid', null, '2026-06-05T00:00:00Z'),
+      'second',
+    ],
+    [
+      'identical batches go in the order they were granted (id)',
+      lot('paid', '2026-07-01T00:00:00Z'),
+      lot('paid', '2026-07-01T00:00:00Z'),
+      'first',
+    ],
   ];
   const spends = {
     consumption: (userId: string, key: string) => consume(userId, 10, key),
-    'negative adjustment': (userId: string, key: string) => adjustCredits(t.db, { userId, delta: -10, reason: 'test', idempotencyKey: key, now }),
+    'negative adjustment': (userId: string, key: string) =>
+      adjustCredits(t.db, { userId, delta: -10, reason: 'test', idempotencyKey: key, now }),
   };
 
   describe.each(Object.keys(spends) as (keyof typeof spends)[])('a %s', (how) => {
     it.each(cases)('%s', async (_rule, first, second, goesFirst) => {
       const user = await makeUser(t.db);
       const grant = (l: Lot) =>
-        makeBatch(t.db, { userId: user.id, amount: 10, category: l.category, expiresAt: l.expiresAt ? at(l.expiresAt) : null, effectiveAt: at(l.effectiveAt), now: at(l.effectiveAt) });
+        makeBatch(t.db, {
+          userId: user.id,
+          amount: 10,
+          category: l.category,
+          expiresAt: l.expiresAt ? at(l.expiresAt) : null,
+          effectiveAt: at(l.effectiveAt),
+          now: at(l.effectiveAt),
+        });
       const a = await grant(first);
       const b = await grant(second);
       expect(b.id).toBeGreaterThan(a.id);
@@ -58,12 +110,54 @@ describe('burn-down order', () => {
   it('six batches are taken one after another in that order', async () => {
     const user = await makeUser(t.db);
     const past = at('2026-06-01T00:00:00Z');
-    const neverPaid = await makeBatch(t.db, { userId: user.id, amount: 10, category: 'paid', expiresAt: null, effectiveAt: past, now: past });
-    const neverPromo = await makeBatch(t.db, { userId: user.id, amount: 10, category: 'promotional', expiresAt: null, effectiveAt: past, now: past });
-    const julyPaid = await makeBatch(t.db, { userId: user.id, amount: 10, category: 'paid', expiresAt: at('2026-07-01T00:00:00Z'), effectiveAt: past, now: past });
-    const julyPromoNewer = await makeBatch(t.db, { userId: user.id, amount: 10, category: 'promotional', expiresAt: at('2026-07-01T00:00:00Z'), effectiveAt: at('2026-06-10T00:00:00Z'), now: past });
-    const julyPromoOlder = await makeBatch(t.db, { userId: user.id, amount: 10, category: 'promotional', expiresAt: at('2026-07-01T00:00:00Z'), effectiveAt: at('2026-06-05T00:00:00Z'), now: past });
-    const june20 = await makeBatch(t.db, { userId: user.id, amount: 10, category: 'paid', expiresAt: at('2026-06-20T00:00:00Z'), effectiveAt: past, now: past });
+    const neverPaid = await makeBatch(t.db, {
+      userId: user.id,
+      amount: 10,
+      category: 'paid',
+      expiresAt: null,
+      effectiveAt: past,
+      now: past,
+    });
+    const neverPromo = await makeBatch(t.db, {
+      userId: user.id,
+      amount: 10,
+      category: 'promotional',
+      expiresAt: null,
+      effectiveAt: past,
+      now: past,
+    });
+    const julyPaid = await makeBatch(t.db, {
+      userId: user.id,
+      amount: 10,
+      category: 'paid',
+      expiresAt: at('2026-07-01T00:00:00Z'),
+      effectiveAt: past,
+      now: past,
+    });
+    const julyPromoNewer = await makeBatch(t.db, {
+      userId: user.id,
+      amount: 10,
+      category: 'promotional',
+      expiresAt: at('2026-07-01T00:00:00Z'),
+      effectiveAt: at('2026-06-10T00:00:00Z'),
+      now: past,
+    });
+    const julyPromoOlder = await makeBatch(t.db, {
+      userId: user.id,
+      amount: 10,
+      category: 'promotional',
+      expiresAt: at('2026-07-01T00:00:00Z'),
+      effectiveAt: at('2026-06-05T00:00:00Z'),
+      now: past,
+    });
+    const june20 = await makeBatch(t.db, {
+      userId: user.id,
+      amount: 10,
+      category: 'paid',
+      expiresAt: at('2026-06-20T00:00:00Z'),
+      effectiveAt: past,
+      now: past,
+    });
 
     const expectedOrder = [june20, julyPromoOlder, julyPromoNewer, julyPaid, neverPromo, neverPaid].map((b) => b.id);
     // Spend the batches one at a time and watch which one empties.
@@ -105,7 +199,10 @@ describe('what can be spent', () => {
     const oneMsBefore = new Date(expiresAt.getTime() - 1);
     expect(await consume(user.id, 1, `boundary-before-${user.id}`, oneMsBefore)).toMatchObject({ ok: true });
     expect(await consume(user.id, 1, `boundary-at-${user.id}`, expiresAt)).toMatchObject({
-      ok: false, reason: 'insufficient_credits', requested: 1, available: 0,
+      ok: false,
+      reason: 'insufficient_credits',
+      requested: 1,
+      available: 0,
     });
     await expectInvariants(t.db, user.id);
   });
@@ -174,12 +271,18 @@ describe('a key names one thing', () => {
     const user = await makeUser(t.db);
     await adjustCredits(t.db, { userId: user.id, delta: 100, reason: 'goodwill', idempotencyKey: `fix-${user.id}`, now });
     // The operator re-runs the correction with the sign flipped by mistake: refused, nothing written.
-    expect(await adjustCredits(t.db, { userId: user.id, delta: -100, reason: 'oops', idempotencyKey: `fix-${user.id}`, now })).toMatchObject({
-      ok: false, reason: 'idempotency_conflict',
+    expect(
+      await adjustCredits(t.db, { userId: user.id, delta: -100, reason: 'oops', idempotencyKey: `fix-${user.id}`, now }),
+    ).toMatchObject({
+      ok: false,
+      reason: 'idempotency_conflict',
     });
     await consume(user.id, 5, `spend-${user.id}`);
-    expect(await adjustCredits(t.db, { userId: user.id, delta: 5, reason: 'refund', idempotencyKey: `spend-${user.id}`, now })).toMatchObject({
-      ok: false, reason: 'idempotency_conflict',
+    expect(
+      await adjustCredits(t.db, { userId: user.id, delta: 5, reason: 'refund', idempotencyKey: `spend-${user.id}`, now }),
+    ).toMatchObject({
+      ok: false,
+      reason: 'idempotency_conflict',
     });
     expect(await balanceOf(t.db, user.id)).toBe(95);
     await expectInvariants(t.db, user.id);
@@ -189,7 +292,15 @@ describe('a key names one thing', () => {
 describe('admin adjustments', () => {
   it('a positive adjustment is a promotional batch with the reason in the ledger', async () => {
     const user = await makeUser(t.db);
-    const result = await adjustCredits(t.db, { userId: user.id, delta: 75, reason: 'support ticket 42', idempotencyKey: `adj-${user.id}`, actor: 'ops@example.com', validityDays: 10, now });
+    const result = await adjustCredits(t.db, {
+      userId: user.id,
+      delta: 75,
+      reason: 'support ticket 42',
+      idempotencyKey: `adj-${user.id}`,
+      actor: 'ops@example.com',
+      validityDays: 10,
+      now,
+    });
     expect(result).toMatchObject({ ok: true, replayed: false });
     const [batch] = await batchesOf(t.db, user.id);
     expect(batch).toMatchObject({ source: 'admin', amount: 75, category: 'promotional', expiresAt: at('2026-06-25T12:00:00Z') });
@@ -201,15 +312,25 @@ describe('admin adjustments', () => {
   it('a negative adjustment takes credits in burn-down order and never goes below zero', async () => {
     const user = await makeUser(t.db);
     await makeBatch(t.db, { userId: user.id, amount: 40, now });
-    expect(await adjustCredits(t.db, { userId: user.id, delta: -41, reason: 'too much', idempotencyKey: `neg-big-${user.id}`, now })).toMatchObject({
-      ok: false, reason: 'insufficient_credits', available: 40,
+    expect(
+      await adjustCredits(t.db, { userId: user.id, delta: -41, reason: 'too much', idempotencyKey: `neg-big-${user.id}`, now }),
+    ).toMatchObject({
+      ok: false,
+      reason: 'insufficient_credits',
+      available: 40,
     });
-    expect(await adjustCredits(t.db, { userId: user.id, delta: -15, reason: 'refund reversed', idempotencyKey: `neg-${user.id}`, now })).toMatchObject({
-      ok: true, balanceAfter: 25,
+    expect(
+      await adjustCredits(t.db, { userId: user.id, delta: -15, reason: 'refund reversed', idempotencyKey: `neg-${user.id}`, now }),
+    ).toMatchObject({
+      ok: true,
+      balanceAfter: 25,
     });
     const entries = await ledgerOf(t.db, user.id);
     expect(entries.at(-1)).toMatchObject({ kind: 'adjust', delta: -15, balanceAfter: 25 });
-    expect(await adjustCredits(t.db, { userId: user.id, delta: 0, reason: 'noop', idempotencyKey: `zero-${user.id}`, now })).toMatchObject({ ok: false, reason: 'invalid_amount' });
+    expect(await adjustCredits(t.db, { userId: user.id, delta: 0, reason: 'noop', idempotencyKey: `zero-${user.id}`, now })).toMatchObject({
+      ok: false,
+      reason: 'invalid_amount',
+    });
     await expectInvariants(t.db, user.id);
   });
 });

@@ -12,7 +12,8 @@ const t = setupTestDatabase({ emptyBeforeEach: true });
 
 const granted = at('2026-01-01T00:00:00Z');
 const expiry = at('2026-02-01T00:00:00Z');
-const run = (now: Date, extra: Partial<Parameters<typeof expireCredits>[1]> = {}) => expireCredits(t.db, { trigger: 'test', now, ...extra });
+const run = (now: Date, extra: Partial<Parameters<typeof expireCredits>[1]> = {}) =>
+  expireCredits(t.db, { trigger: 'test', now, ...extra });
 
 describe('expiry', () => {
   it('a batch expires at the exact instant of its expiresAt, not a millisecond before', async () => {
@@ -36,7 +37,9 @@ describe('expiry', () => {
     expect(batch).toMatchObject({ id: expiring.id, remaining: 0, expiredAmount: 70 });
     expect(batch!.expiredAt).toEqual(at('2026-02-01T04:00:00Z'));
     const expireEntries = (await ledgerOf(t.db, user.id)).filter((e) => e.kind === 'expire');
-    expect(expireEntries.map((e) => [e.delta, e.balanceAfter, e.batchId, e.operationKey])).toEqual([[-70, 40, expiring.id, `expire:${expiring.id}`]]);
+    expect(expireEntries.map((e) => [e.delta, e.balanceAfter, e.batchId, e.operationKey])).toEqual([
+      [-70, 40, expiring.id, `expire:${expiring.id}`],
+    ]);
     expect(await balanceOf(t.db, user.id)).toBe(40);
     await expectInvariants(t.db);
   });
@@ -44,7 +47,13 @@ describe('expiry', () => {
   it('a fully spent batch is closed without a zero expire entry', async () => {
     const user = await makeUser(t.db);
     await makeBatch(t.db, { userId: user.id, amount: 10, expiresAt: expiry, now: granted });
-    await consumeCredits(t.db, { userId: user.id, amount: 10, reason: 'use', idempotencyKey: 'spend-all', now: at('2026-01-10T00:00:00Z') });
+    await consumeCredits(t.db, {
+      userId: user.id,
+      amount: 10,
+      reason: 'use',
+      idempotencyKey: 'spend-all',
+      now: at('2026-01-10T00:00:00Z'),
+    });
     const result = await run(expiry);
     expect(result.results).toMatchObject({ processedBatches: 1, totalExpiredAmount: 0 });
     expect((await ledgerOf(t.db, user.id)).filter((e) => e.kind === 'expire')).toHaveLength(0);

@@ -40,7 +40,13 @@ describe('credit history', () => {
     const user = await makeUser(t.db);
     await makeBatch(t.db, { userId: user.id, amount: 100, expiresAt: null, now });
     for (let i = 1; i <= 6; i++) {
-      await consumeCredits(t.db, { userId: user.id, amount: i, reason: 'test', idempotencyKey: `page-${user.id}-${i}`, now: new Date(now.getTime() + i * 60_000) });
+      await consumeCredits(t.db, {
+        userId: user.id,
+        amount: i,
+        reason: 'test',
+        idempotencyKey: `page-${user.id}-${i}`,
+        now: new Date(now.getTime() + i * 60_000),
+      });
     }
     const pages = await allPages(user.id, 3);
     expect(pages.map((page) => page.length)).toEqual([3, 3, 1]);
@@ -66,7 +72,14 @@ describe('credit history', () => {
 
   it('a consumption spanning two batches shows one entry per batch, each with the source of the batch it took from', async () => {
     const user = await makeUser(t.db);
-    await makeBatch(t.db, { userId: user.id, amount: 5, source: 'signup', category: 'promotional', expiresAt: at('2026-07-01T00:00:00Z'), now });
+    await makeBatch(t.db, {
+      userId: user.id,
+      amount: 5,
+      source: 'signup',
+      category: 'promotional',
+      expiresAt: at('2026-07-01T00:00:00Z'),
+      now,
+    });
     await makeBatch(t.db, { userId: user.id, amount: 20, source: 'purchase', expiresAt: null, now });
     await consumeCredits(t.db, { userId: user.id, amount: 8, reason: 'test', idempotencyKey: `span-${user.id}`, now });
     const { entries } = await getCreditHistory(t.db, { userId: user.id });
@@ -81,7 +94,14 @@ describe('credit history', () => {
 
   it('expired credits appear as an expire entry of the batch that lost them', async () => {
     const user = await makeUser(t.db);
-    await makeBatch(t.db, { userId: user.id, amount: 30, source: 'free', category: 'promotional', expiresAt: at('2026-07-01T00:00:00Z'), now });
+    await makeBatch(t.db, {
+      userId: user.id,
+      amount: 30,
+      source: 'free',
+      category: 'promotional',
+      expiresAt: at('2026-07-01T00:00:00Z'),
+      now,
+    });
     await expireCredits(t.db, { trigger: 'test', now: at('2026-07-01T04:00:00Z') });
     const { entries } = await getCreditHistory(t.db, { userId: user.id });
     expect(entries.map((e) => [e.kind, e.delta, e.balanceAfter, e.source])).toEqual([

@@ -65,7 +65,12 @@ describe('balance and next expiry', () => {
     await makeBatch(t.db, { userId: user.id, amount: 25, expiresAt: at('2026-06-10T00:00:00Z'), now: earlier });
     await makeBatch(t.db, { userId: user.id, amount: 10, expiresAt: at('2026-06-20T00:00:00Z'), now: earlier });
     const summary = await summaryAt(user.id);
-    expect(summary).toMatchObject({ balance: 35, available: 10, nextExpiry: { amount: 10, date: at('2026-06-20T00:00:00Z') }, expiringWithin30Days: 10 });
+    expect(summary).toMatchObject({
+      balance: 35,
+      available: 10,
+      nextExpiry: { amount: 10, date: at('2026-06-20T00:00:00Z') },
+      expiringWithin30Days: 10,
+    });
     await expectInvariants(t.db, user.id);
   });
 

@@ -22,7 +22,13 @@ describe('grant primitive', () => {
   it('writes the batch, one grant entry and the balance together', async () => {
     const user = await makeUser(t.db);
     const result = await grantCredits(t.db, {
-      userId: user.id, amount: 250, source: 'admin', category: 'paid', idempotencyKey: 'grant-once', expiresAt: at('2026-04-01T00:00:00Z'), now,
+      userId: user.id,
+      amount: 250,
+      source: 'admin',
+      category: 'paid',
+      idempotencyKey: 'grant-once',
+      expiresAt: at('2026-04-01T00:00:00Z'),
+      now,
     });
     expect(result).toMatchObject({ ok: true, replayed: false, balanceAfter: 250 });
     expect(await balanceOf(t.db, user.id)).toBe(250);
@@ -33,7 +39,15 @@ describe('grant primitive', () => {
 
   it('a repeated key changes nothing and returns the original batch', async () => {
     const user = await makeUser(t.db);
-    const params = { userId: user.id, amount: 40, source: 'admin' as const, category: 'paid' as const, idempotencyKey: `again-${user.id}`, expiresAt: null, now };
+    const params = {
+      userId: user.id,
+      amount: 40,
+      source: 'admin' as const,
+      category: 'paid' as const,
+      idempotencyKey: `again-${user.id}`,
+      expiresAt: null,
+      now,
+    };
     const first = await grantCredits(t.db, params);
     const second = await grantCredits(t.db, params);
     expect(first).toMatchObject({ ok: true, replayed: false, balanceAfter: 40 });
@@ -46,8 +60,24 @@ describe('grant primitive', () => {
   it('refuses a key already used for a different grant, and writes nothing', async () => {
     const a = await makeUser(t.db);
     const b = await makeUser(t.db);
-    await grantCredits(t.db, { userId: a.id, amount: 10, source: 'admin', category: 'paid', idempotencyKey: 'shared-key', expiresAt: null, now });
-    const result = await grantCredits(t.db, { userId: b.id, amount: 10, source: 'admin', category: 'paid', idempotencyKey: 'shared-key', expiresAt: null, now });
+    await grantCredits(t.db, {
+      userId: a.id,
+      amount: 10,
+      source: 'admin',
+      category: 'paid',
+      idempotencyKey: 'shared-key',
+      expiresAt: null,
+      now,
+    });
+    const result = await grantCredits(t.db, {
+      userId: b.id,
+      amount: 10,
+      source: 'admin',
+      category: 'paid',
+      idempotencyKey: 'shared-key',
+      expiresAt: null,
+      now,
+    });
     expect(result).toMatchObject({ ok: false, reason: 'idempotency_conflict' });
     expect(await balanceOf(t.db, b.id)).toBe(0);
     await expectInvariants(t.db);
@@ -55,14 +85,30 @@ describe('grant primitive', () => {
 
   it.each([0, -5, 1.5])('refuses an amount of %s and writes nothing', async (amount) => {
     const user = await makeUser(t.db);
-    const result = await grantCredits(t.db, { userId: user.id, amount, source: 'admin', category: 'paid', idempotencyKey: `bad-${amount}-${user.id}`, expiresAt: null, now });
+    const result = await grantCredits(t.db, {
+      userId: user.id,
+      amount,
+      source: 'admin',
+      category: 'paid',
+      idempotencyKey: `bad-${amount}-${user.id}`,
+      expiresAt: null,
+      now,
+    });
     expect(result).toMatchObject({ ok: false, reason: 'invalid_amount' });
     expect(await batchesOf(t.db, user.id)).toHaveLength(0);
   });
 
   it('refuses an expiry that is not after the effective date', async () => {
     const user = await makeUser(t.db);
-    const result = await grantCredits(t.db, { userId: user.id, amount: 5, source: 'admin', category: 'paid', idempotencyKey: `exp-${user.id}`, expiresAt: now, now });
+    const result = await grantCredits(t.db, {
+      userId: user.id,
+      amount: 5,
+      source: 'admin',
+      category: 'paid',
+      idempotencyKey: `exp-${user.id}`,
+      expiresAt: now,
+      now,
+    });
     expect(result).toMatchObject({ ok: false, reason: 'invalid_expiry' });
     expect(await batchesOf(t.db, user.id)).toHaveLength(0);
   });
@@ -98,7 +144,13 @@ describe('sources of credits', () => {
     expect(first).toMatchObject({ ok: true, replayed: false });
     expect(webhookAgain).toMatchObject({ ok: true, replayed: true });
     const [batch] = await batchesOf(t.db, user.id);
-    expect(batch).toMatchObject({ source: 'purchase', amount: 500, idempotencyKey: 'purchase:pi_123', purchaseId: 'pi_123', category: 'paid' });
+    expect(batch).toMatchObject({
+      source: 'purchase',
+      amount: 500,
+      idempotencyKey: 'purchase:pi_123',
+      purchaseId: 'pi_123',
+      category: 'paid',
+    });
     expect(batch!.expiresAt).toEqual(at('2027-03-10T12:00:00Z'));
     const neverExpiring = await purchaseCreditPack(t.db, { userId: user.id, packId: 'pack-2000', purchaseId: 'pi_456', now });
     expect(neverExpiring.ok && !neverExpiring.replayed && neverExpiring.batch.expiresAt).toBeNull();
@@ -108,7 +160,10 @@ describe('sources of credits', () => {
 
   it('an unknown pack is refused without a write', async () => {
     const user = await makeUser(t.db);
-    expect(await purchaseCreditPack(t.db, { userId: user.id, packId: 'nope', purchaseId: 'pi_x', now })).toMatchObject({ ok: false, reason: 'unknown_pack' });
+    expect(await purchaseCreditPack(t.db, { userId: user.id, packId: 'nope', purchaseId: 'pi_x', now })).toMatchObject({
+      ok: false,
+      reason: 'unknown_pack',
+    });
     expect(await batchesOf(t.db, user.id)).toHaveLength(0);
   });
 
@@ -117,7 +172,12 @@ describe('sources of credits', () => {
     const result = await startSubscription(t.db, { userId: user.id, planId: 'pro-monthly', subscriptionId: 'sub_monthly_1', now });
     expect(result.ok).toBe(true);
     const [batch] = await batchesOf(t.db, user.id);
-    expect(batch).toMatchObject({ source: 'subscription', amount: 1000, idempotencyKey: 'subscription:sub_monthly_1:2026-03-10', subscriptionId: 'sub_monthly_1' });
+    expect(batch).toMatchObject({
+      source: 'subscription',
+      amount: 1000,
+      idempotencyKey: 'subscription:sub_monthly_1:2026-03-10',
+      subscriptionId: 'sub_monthly_1',
+    });
     expect(batch!.expiresAt).toEqual(at('2026-04-11T12:00:00Z')); // pro-monthly: graceDays 1
     await expectInvariants(t.db, user.id);
   });
@@ -127,7 +187,12 @@ describe('sources of credits', () => {
     const result = await startSubscription(t.db, { userId: user.id, planId: 'pro-yearly', subscriptionId: `sub-${user.id}`, now });
     if (!result.ok) throw new Error(result.message);
     expect(result.schedule).toMatchObject({
-      installmentsTotal: 12, installmentsDone: 1, creditsTotal: 10_000, creditsGranted: 833, creditsRemaining: 9_167, status: 'active',
+      installmentsTotal: 12,
+      installmentsDone: 1,
+      creditsTotal: 10_000,
+      creditsGranted: 833,
+      creditsRemaining: 9_167,
+      status: 'active',
     });
     expect(result.schedule!.nextDueAt).toEqual(at('2026-04-10T12:00:00Z'));
     const [batch] = await batchesOf(t.db, user.id);
@@ -154,7 +219,10 @@ describe('sources of credits', () => {
 
   it('an unknown plan is refused without a write', async () => {
     const user = await makeUser(t.db);
-    expect(await startSubscription(t.db, { userId: user.id, planId: 'gold', subscriptionId: `sub-${user.id}`, now })).toMatchObject({ ok: false, reason: 'unknown_plan' });
+    expect(await startSubscription(t.db, { userId: user.id, planId: 'gold', subscriptionId: `sub-${user.id}`, now })).toMatchObject({
+      ok: false,
+      reason: 'unknown_plan',
+    });
     expect(await batchesOf(t.db, user.id)).toHaveLength(0);
   });
 

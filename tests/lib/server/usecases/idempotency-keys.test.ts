@@ -64,11 +64,26 @@ describe('a grant key reused with different parameters is refused', () => {
 describe('purchases and adjustments compare what the caller asked, not what was derived from the clock', () => {
   it('a pack purchase retried a day later is a replay; another pack under the same purchase id is refused', async () => {
     const user = await makeUser(t.db);
-    const first = await purchaseCreditPack(t.db, { userId: user.id, packId: 'pack-500', purchaseId: `pi_${user.id}`, now: at('2026-03-01T00:00:00Z') });
+    const first = await purchaseCreditPack(t.db, {
+      userId: user.id,
+      packId: 'pack-500',
+      purchaseId: `pi_${user.id}`,
+      now: at('2026-03-01T00:00:00Z'),
+    });
     expect(first).toMatchObject({ ok: true, replayed: false });
-    const retry = await purchaseCreditPack(t.db, { userId: user.id, packId: 'pack-500', purchaseId: `pi_${user.id}`, now: at('2026-03-02T00:00:00Z') });
+    const retry = await purchaseCreditPack(t.db, {
+      userId: user.id,
+      packId: 'pack-500',
+      purchaseId: `pi_${user.id}`,
+      now: at('2026-03-02T00:00:00Z'),
+    });
     expect(retry).toMatchObject({ ok: true, replayed: true });
-    const other = await purchaseCreditPack(t.db, { userId: user.id, packId: 'pack-2000', purchaseId: `pi_${user.id}`, now: at('2026-03-02T00:00:00Z') });
+    const other = await purchaseCreditPack(t.db, {
+      userId: user.id,
+      packId: 'pack-2000',
+      purchaseId: `pi_${user.id}`,
+      now: at('2026-03-02T00:00:00Z'),
+    });
     expect(other).toMatchObject({ ok: false, reason: 'idempotency_conflict' });
     expect(await balanceOf(t.db, user.id)).toBe(500);
   });
@@ -82,7 +97,10 @@ describe('purchases and adjustments compare what the caller asked, not what was 
     const params = { userId: user.id, delta: 50, reason: 'outage', idempotencyKey: `adj-${user.id}`, validityDays: 30 };
     expect(await adjustCredits(t.db, { ...params, now: at('2026-03-01T00:00:00Z') })).toMatchObject({ ok: true, replayed: false });
     expect(await adjustCredits(t.db, { ...params, now: at('2026-03-01T00:05:00Z') })).toMatchObject({ ok: true, replayed: true });
-    expect(await adjustCredits(t.db, { ...params, ...change, now: at('2026-03-01T00:05:00Z') })).toMatchObject({ ok: false, reason: 'idempotency_conflict' });
+    expect(await adjustCredits(t.db, { ...params, ...change, now: at('2026-03-01T00:05:00Z') })).toMatchObject({
+      ok: false,
+      reason: 'idempotency_conflict',
+    });
     expect(await balanceOf(t.db, user.id)).toBe(50);
   });
 });
@@ -95,8 +113,14 @@ describe('consumption', () => {
     await makeBatch(t.db, { userId: other.id, amount: 100 });
     const key = `spend-${user.id}`;
     expect(await consumeCredits(t.db, { userId: user.id, amount: 10, reason: 'x', idempotencyKey: key })).toMatchObject({ ok: true });
-    expect(await consumeCredits(t.db, { userId: user.id, amount: 11, reason: 'x', idempotencyKey: key })).toMatchObject({ ok: false, reason: 'idempotency_conflict' });
-    expect(await consumeCredits(t.db, { userId: other.id, amount: 10, reason: 'x', idempotencyKey: key })).toMatchObject({ ok: false, reason: 'idempotency_conflict' });
+    expect(await consumeCredits(t.db, { userId: user.id, amount: 11, reason: 'x', idempotencyKey: key })).toMatchObject({
+      ok: false,
+      reason: 'idempotency_conflict',
+    });
+    expect(await consumeCredits(t.db, { userId: other.id, amount: 10, reason: 'x', idempotencyKey: key })).toMatchObject({
+      ok: false,
+      reason: 'idempotency_conflict',
+    });
     expect([await balanceOf(t.db, user.id), await balanceOf(t.db, other.id)]).toEqual([90, 100]);
   });
 
@@ -117,10 +141,21 @@ describe('subscriptions', () => {
     const other = await makeUser(t.db);
     const id = `sub_${user.id}`;
     const now = at('2026-01-15T00:00:00Z');
-    expect(await startSubscription(t.db, { userId: user.id, planId: 'pro-monthly', subscriptionId: id, now })).toMatchObject({ ok: true, replayed: false });
-    expect(await startSubscription(t.db, { userId: other.id, planId: 'pro-monthly', subscriptionId: id, now })).toMatchObject({ ok: false, reason: 'idempotency_conflict' });
-    expect(await startSubscription(t.db, { userId: user.id, planId: 'pro-yearly', subscriptionId: id, now })).toMatchObject({ ok: false, reason: 'idempotency_conflict' });
-    expect(await startSubscription(t.db, { userId: user.id, planId: 'pro-monthly', subscriptionId: id, now: at('2026-01-15T00:01:00Z') })).toMatchObject({
+    expect(await startSubscription(t.db, { userId: user.id, planId: 'pro-monthly', subscriptionId: id, now })).toMatchObject({
+      ok: true,
+      replayed: false,
+    });
+    expect(await startSubscription(t.db, { userId: other.id, planId: 'pro-monthly', subscriptionId: id, now })).toMatchObject({
+      ok: false,
+      reason: 'idempotency_conflict',
+    });
+    expect(await startSubscription(t.db, { userId: user.id, planId: 'pro-yearly', subscriptionId: id, now })).toMatchObject({
+      ok: false,
+      reason: 'idempotency_conflict',
+    });
+    expect(
+      await startSubscription(t.db, { userId: user.id, planId: 'pro-monthly', subscriptionId: id, now: at('2026-01-15T00:01:00Z') }),
+    ).toMatchObject({
       ok: true,
       replayed: true,
     });
@@ -159,7 +194,12 @@ describe('found by the review', () => {
   it('a plan whose first grant is refused does not start: nothing is written, and the refusal is the answer', async () => {
     const user = await makeUser(t.db);
     await makeBatch(t.db, { userId: user.id, amount: MAX_CREDITS - 50 });
-    const result = await startSubscription(t.db, { userId: user.id, planId: 'pro-yearly', subscriptionId: `sub-${user.id}`, now: at('2026-01-15T00:00:00Z') });
+    const result = await startSubscription(t.db, {
+      userId: user.id,
+      planId: 'pro-yearly',
+      subscriptionId: `sub-${user.id}`,
+      now: at('2026-01-15T00:00:00Z'),
+    });
     expect(result).toMatchObject({ ok: false, reason: 'balance_out_of_range' });
     expect(await t.db.select().from(subscriptions).where(eq(subscriptions.userId, user.id))).toEqual([]);
     expect(await t.db.select().from(creditSchedules).where(eq(creditSchedules.userId, user.id))).toEqual([]);
@@ -174,11 +214,14 @@ describe('found by the review', () => {
     expect(again.free).toMatchObject({ ok: true, replayed: true });
   });
 
-  it('a spend may not take a key of the engine\'s grants (it would block that grant for ever)', async () => {
+  it("a spend may not take a key of the engine's grants (it would block that grant for ever)", async () => {
     const user = await makeUser(t.db);
     await makeBatch(t.db, { userId: user.id, amount: 100 });
     for (const key of [`free:${user.id}:2026-03`, `signup:${user.id}`, 'subscription:x:2026-03-01', 'expire:1', 'void:x:1']) {
-      expect(await consumeCredits(t.db, { userId: user.id, amount: 1, reason: 'x', idempotencyKey: key })).toMatchObject({ ok: false, reason: 'invalid_key' });
+      expect(await consumeCredits(t.db, { userId: user.id, amount: 1, reason: 'x', idempotencyKey: key })).toMatchObject({
+        ok: false,
+        reason: 'invalid_key',
+      });
     }
     expect(await balanceOf(t.db, user.id)).toBe(100);
   });
@@ -187,7 +230,10 @@ describe('found by the review', () => {
     await makeUser(t.db, { now: at('2026-05-01T00:00:00Z') });
     const run = await grantMonthlyCredits(t.db, { trigger: 'test', now: at('2031-05-10T01:00:00Z') });
     // What a killed process leaves behind.
-    await t.db.update(jobRuns).set({ status: 'running', finishedAt: null, startedAt: at('2031-05-10T01:00:00Z') }).where(eq(jobRuns.id, run.jobId));
+    await t.db
+      .update(jobRuns)
+      .set({ status: 'running', finishedAt: null, startedAt: at('2031-05-10T01:00:00Z') })
+      .where(eq(jobRuns.id, run.jobId));
     const soon = at('2031-05-10T01:10:00Z');
     expect(await voidJobRun(t.db, { jobRunId: run.jobId, now: soon })).toMatchObject({ ok: false, reason: 'run_in_progress' });
     expect(await voidJobRun(t.db, { jobRunId: run.jobId, force: true, now: soon })).toMatchObject({ ok: false, reason: 'run_in_progress' });
@@ -199,4 +245,3 @@ describe('found by the review', () => {
     await expectInvariants(t.db);
   });
 });
-

@@ -25,7 +25,9 @@ describe('amounts beyond 32 bits', () => {
     const other = await makeUser(t.db);
     await grant(other.id, 1_500_000_000);
     expect(await grant(other.id, 1_500_000_000)).toMatchObject({ ok: true, balanceAfter: 3_000_000_000 });
-    expect(await consumeCredits(t.db, { userId: other.id, amount: 2_999_999_999, reason: 'tokens', idempotencyKey: `spend-${other.id}` })).toMatchObject({
+    expect(
+      await consumeCredits(t.db, { userId: other.id, amount: 2_999_999_999, reason: 'tokens', idempotencyKey: `spend-${other.id}` }),
+    ).toMatchObject({
       ok: true,
       balanceAfter: 1,
     });
@@ -36,10 +38,27 @@ describe('amounts beyond 32 bits', () => {
   it('a plan of 5 000 000 000 credits passes config validation and pays out', async () => {
     const config = creditsConfigSchema.parse({
       ...creditsConfig,
-      plans: [{ id: 'tokens-yearly', name: 'Tokens', billing: 'yearly', totalCredits: 5_000_000_000, installments: 12, intervalMonths: 1, validityDays: null, category: 'paid' }],
+      plans: [
+        {
+          id: 'tokens-yearly',
+          name: 'Tokens',
+          billing: 'yearly',
+          totalCredits: 5_000_000_000,
+          installments: 12,
+          intervalMonths: 1,
+          validityDays: null,
+          category: 'paid',
+        },
+      ],
     });
     const user = await makeUser(t.db);
-    const started = await startSubscription(t.db, { userId: user.id, planId: 'tokens-yearly', subscriptionId: `sub-${user.id}`, now: at('2026-01-01T00:00:00Z'), config });
+    const started = await startSubscription(t.db, {
+      userId: user.id,
+      planId: 'tokens-yearly',
+      subscriptionId: `sub-${user.id}`,
+      now: at('2026-01-01T00:00:00Z'),
+      config,
+    });
     expect(started).toMatchObject({ ok: true, firstGrant: { ok: true, batch: { amount: 416_666_666 } } });
     await processDueSchedules(t.db, { trigger: 'test', now: at('2027-01-01T00:00:00Z') });
     expect(await balanceOf(t.db, user.id)).toBe(5_000_000_000);
@@ -47,14 +66,25 @@ describe('amounts beyond 32 bits', () => {
   });
 
   it('config refuses an amount above MAX_CREDITS', () => {
-    const parsed = creditsConfigSchema.safeParse({ ...creditsConfig, packs: [{ id: 'huge', name: 'Huge', credits: MAX_CREDITS + 1, validityDays: null, category: 'paid' }] });
+    const parsed = creditsConfigSchema.safeParse({
+      ...creditsConfig,
+      packs: [{ id: 'huge', name: 'Huge', credits: MAX_CREDITS + 1, validityDays: null, category: 'paid' }],
+    });
     expect(parsed.success).toBe(false);
   });
 
   it.each([
     ['a grant above MAX_CREDITS', (u: string) => grant(u, MAX_CREDITS + 1), 'amount_out_of_range'],
-    ['a spend above MAX_CREDITS', (u: string) => consumeCredits(t.db, { userId: u, amount: 2 ** 60, reason: 'x', idempotencyKey: `x-${u}` }), 'amount_out_of_range'],
-    ['an adjustment below -MAX_CREDITS', (u: string) => adjustCredits(t.db, { userId: u, delta: -(2 ** 60), reason: 'x', idempotencyKey: `a-${u}` }), 'amount_out_of_range'],
+    [
+      'a spend above MAX_CREDITS',
+      (u: string) => consumeCredits(t.db, { userId: u, amount: 2 ** 60, reason: 'x', idempotencyKey: `x-${u}` }),
+      'amount_out_of_range',
+    ],
+    [
+      'an adjustment below -MAX_CREDITS',
+      (u: string) => adjustCredits(t.db, { userId: u, delta: -(2 ** 60), reason: 'x', idempotencyKey: `a-${u}` }),
+      'amount_out_of_range',
+    ],
     ['a fractional amount', (u: string) => grant(u, 1.5), 'invalid_amount'],
   ])('%s is a typed result, and nothing is written', async (_name, call, reason) => {
     const user = await makeUser(t.db);
@@ -79,7 +109,13 @@ describe('amounts beyond 32 bits', () => {
     await emptyCreditsTables(t.db); // the job walks every user
     for (let i = 0; i < 5; i++) {
       const user = await makeUser(t.db);
-      await startSubscription(t.db, { userId: user.id, planId: 'huge-monthly', subscriptionId: `huge-${i}`, now: at('2026-01-10T00:00:00Z'), config });
+      await startSubscription(t.db, {
+        userId: user.id,
+        planId: 'huge-monthly',
+        subscriptionId: `huge-${i}`,
+        now: at('2026-01-10T00:00:00Z'),
+        config,
+      });
     }
     const run = await grantMonthlyCredits(t.db, { trigger: 'test', now: at('2026-02-10T01:00:00Z'), config });
     expect(run.results).toMatchObject({ successful: 5, failed: 0 });
@@ -87,4 +123,3 @@ describe('amounts beyond 32 bits', () => {
     await expectInvariants(t.db);
   });
 });
-

@@ -32,11 +32,18 @@ describe('installments', () => {
     ]);
     const batches = await batchesOf(t.db, user.id);
     expect(batches.map((b) => [b.installment, b.effectiveAt.toISOString().slice(0, 10)])).toEqual([
-      [1, '2025-01-15'], [2, '2025-02-15'], [3, '2025-03-15'], [4, '2025-04-15'],
+      [1, '2025-01-15'],
+      [2, '2025-02-15'],
+      [3, '2025-03-15'],
+      [4, '2025-04-15'],
     ]);
     // A late installment's validity counts from when it is granted: none arrives already expired.
     for (const batch of batches.slice(1)) expect(batch.expiresAt).toEqual(at('2025-06-04T00:00:00Z'));
-    expect(await scheduleRow(schedule.id)).toMatchObject({ installmentsDone: 4, nextDueAt: at('2025-05-15T00:00:00Z'), creditsGranted: 4 * 833 });
+    expect(await scheduleRow(schedule.id)).toMatchObject({
+      installmentsDone: 4,
+      nextDueAt: at('2025-05-15T00:00:00Z'),
+      creditsGranted: 4 * 833,
+    });
     // The job-run row keeps the counts; the per-schedule list is the caller's answer only.
     const [jobRun] = await t.db.select().from(jobRuns).where(eq(jobRuns.id, result.jobId));
     expect(jobRun).toMatchObject({ status: 'succeeded', results: { processed: 3, schedulesTouched: 1, failed: 0 } });
@@ -70,7 +77,13 @@ describe('installments', () => {
     const third = await run(now, { catchUp: 4 });
     expect(third).toMatchObject({ processed: 3, hasMore: false });
     expect(third.grants[0]).toMatchObject({ remainingGrants: 0 });
-    expect(await scheduleRow(schedule.id)).toMatchObject({ status: 'completed', nextDueAt: null, installmentsDone: 12, creditsRemaining: 0, creditsGranted: 10_000 });
+    expect(await scheduleRow(schedule.id)).toMatchObject({
+      status: 'completed',
+      nextDueAt: null,
+      installmentsDone: 12,
+      creditsRemaining: 0,
+      creditsGranted: 10_000,
+    });
     await expectInvariants(t.db);
   });
 

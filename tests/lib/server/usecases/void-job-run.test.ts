@@ -19,7 +19,13 @@ describe('voidJobRun', () => {
   it('a dry run reports what a void would take (what nobody has spent) and writes nothing', async () => {
     const user = await makeUser(t.db);
     const run = await grantMonthlyCredits(t.db, { trigger: 'test', now: at('2026-02-10T01:00:00Z') });
-    await consumeCredits(t.db, { userId: user.id, amount: 20, reason: 'test', idempotencyKey: `spent-${user.id}`, now: at('2026-02-10T01:30:00Z') });
+    await consumeCredits(t.db, {
+      userId: user.id,
+      amount: 20,
+      reason: 'test',
+      idempotencyKey: `spent-${user.id}`,
+      now: at('2026-02-10T01:30:00Z'),
+    });
 
     const dry = await voidJobRun(t.db, { jobRunId: run.jobId, dryRun: true, now: at('2026-02-10T02:00:00Z') });
 
@@ -34,7 +40,12 @@ describe('voidJobRun', () => {
     const run = await processDueSchedules(t.db, { trigger: 'test', now: at('2026-03-06T00:00:00Z') });
     expect(run.processed).toBe(2);
 
-    const voided = await voidJobRun(t.db, { jobRunId: run.jobId, reason: 'double billing', actor: 'test', now: at('2026-03-06T01:00:00Z') });
+    const voided = await voidJobRun(t.db, {
+      jobRunId: run.jobId,
+      reason: 'double billing',
+      actor: 'test',
+      now: at('2026-03-06T01:00:00Z'),
+    });
 
     expect(voided).toMatchObject({ ok: true, job: 'subscription-grants', results: { batches: 2, users: 1, voidedAmount: 2 * 833 } });
     const [after] = await t.db.select().from(creditSchedules).where(eq(creditSchedules.id, schedule!.id));
@@ -49,7 +60,13 @@ describe('voidJobRun', () => {
   it('leaves credits past their expiry to the expire job, which still records them as expired', async () => {
     const user = await makeUser(t.db);
     const run = await grantMonthlyCredits(t.db, { trigger: 'test', now: at('2026-04-20T01:00:00Z') });
-    await consumeCredits(t.db, { userId: user.id, amount: 20, reason: 'test', idempotencyKey: `spent-${user.id}`, now: at('2026-04-25T00:00:00Z') });
+    await consumeCredits(t.db, {
+      userId: user.id,
+      amount: 20,
+      reason: 'test',
+      idempotencyKey: `spent-${user.id}`,
+      now: at('2026-04-25T00:00:00Z'),
+    });
 
     // The free credits of April end on May 1st: on May 2nd, before the expire job, they are not the void's to take.
     const voided = await voidJobRun(t.db, { jobRunId: run.jobId, now: at('2026-05-02T00:00:00Z') });

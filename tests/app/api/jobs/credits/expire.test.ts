@@ -47,7 +47,11 @@ describe('GET|POST /api/jobs/credits/expire', () => {
     const first = await readJson(await call('?limit=1'));
     expect(Object.keys(first)).toEqual(['success', 'jobId', 'duration', 'results', 'hasMore']);
     // The batch that expired first (user b's, two days ago) goes first.
-    expect(first).toMatchObject({ success: true, hasMore: true, results: { processedBatches: 1, processedUsers: 1, totalExpiredAmount: 30, failed: 0 } });
+    expect(first).toMatchObject({
+      success: true,
+      hasMore: true,
+      results: { processedBatches: 1, processedUsers: 1, totalExpiredAmount: 30, failed: 0 },
+    });
     const second = await readJson(await call('?limit=1', 'POST'));
     expect(second).toMatchObject({ hasMore: false, results: { processedBatches: 1, processedUsers: 1, totalExpiredAmount: 100 } });
     const third = await readJson(await call());
@@ -64,9 +68,12 @@ describe('GET|POST /api/jobs/credits/expire', () => {
     expect((await jobRun(t.db, high.jobId))?.params).toMatchObject({ limit: 100_000 });
   });
 
-  test.each([['limit=ten'], ['limit=0x10'], ['dryRun=2'], ['dryRun=1&dryRun=0'], ['catchUp=1']])('?%s is refused with 400', async (query) => {
-    const response = await call(`?${query}`);
-    expect(response.status).toBe(400);
-    expect(await readJson(response)).toMatchObject({ error: 'Invalid query' });
-  });
+  test.each([['limit=ten'], ['limit=0x10'], ['dryRun=2'], ['dryRun=1&dryRun=0'], ['catchUp=1']])(
+    '?%s is refused with 400',
+    async (query) => {
+      const response = await call(`?${query}`);
+      expect(response.status).toBe(400);
+      expect(await readJson(response)).toMatchObject({ error: 'Invalid query' });
+    },
+  );
 });

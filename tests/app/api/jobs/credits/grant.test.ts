@@ -27,7 +27,10 @@ const call = (query = '', method: 'GET' | 'POST' = 'GET') =>
   (method === 'GET' ? GET : POST)(cronRequest(`/api/jobs/credits/grant${query}`, { method }));
 
 async function freeBatches(userId: string) {
-  return t.db.select().from(creditBatches).where(and(eq(creditBatches.userId, userId), eq(creditBatches.source, 'free')));
+  return t.db
+    .select()
+    .from(creditBatches)
+    .where(and(eq(creditBatches.userId, userId), eq(creditBatches.source, 'free')));
 }
 
 describe('GET|POST /api/jobs/credits/grant', () => {
@@ -43,7 +46,11 @@ describe('GET|POST /api/jobs/credits/grant', () => {
   });
 
   test('a dry run reports what would be granted and writes nothing but its job run', async () => {
-    const before = { batches: await countRows(t.db, 'credit_batches'), ledger: await countRows(t.db, 'credit_ledger'), runs: await countRows(t.db, 'job_runs') };
+    const before = {
+      batches: await countRows(t.db, 'credit_batches'),
+      ledger: await countRows(t.db, 'credit_ledger'),
+      runs: await countRows(t.db, 'job_runs'),
+    };
     const body = await answer(await call('?dryRun=1'));
     expect(body.results).toEqual({ processed: 6, successful: 5, skipped: 1, failed: 0 });
     expect(await countRows(t.db, 'credit_batches')).toBe(before.batches);
@@ -99,7 +106,10 @@ describe('GET|POST /api/jobs/credits/grant', () => {
     const response = await call(`?${query}`);
     expect(response.status).toBe(400);
     const body = await readJson(response);
-    expect(body).toEqual({ error: 'Invalid query', details: [expect.objectContaining({ param: expect.any(String), message: expect.any(String) })] });
+    expect(body).toEqual({
+      error: 'Invalid query',
+      details: [expect.objectContaining({ param: expect.any(String), message: expect.any(String) })],
+    });
     expect(await countRows(t.db, 'job_runs')).toBe(runs);
   });
 
