@@ -26,6 +26,11 @@ type UsableBatch = { id: number; remaining: number };
 type StoredOutcome = Pick<CreditOperation, 'key' | 'userId' | 'amount' | 'kind' | 'balanceAfter' | 'request'>;
 type LockedBalance = { balance: number } & { [K in keyof StoredOutcome]: StoredOutcome[K] | null };
 
+/**
+ * Takes `amount` credits from a user's spendable batches in burn-down order: soonest expiry first
+ * (never-expiring last), then promotional before paid, then oldest, then id. One ledger entry per
+ * batch touched, all under the operation's key. Short of credits: a value, and nothing written.
+ */
 export async function debitCredits(db: Database, params: DebitParams): Promise<DebitResult> {
   const refused = refuseAmount(params.amount) ?? refuseKey(params.idempotencyKey, { forSpend: true });
   if (refused) return refused;

@@ -1,6 +1,13 @@
 import 'server-only';
 import { eq } from 'drizzle-orm';
-import { creditsConfig as defaultConfig, findPlan, YEARLY_TERM_MONTHS, type CreditsConfig, type YearlyPlan } from '@/config/credits';
+import {
+  creditsConfig as defaultConfig,
+  findPlan,
+  YEARLY_TERM_MONTHS,
+  type CreditsConfig,
+  type Plan,
+  type YearlyPlan,
+} from '@/config/credits';
 import { creditSchedules, subscriptions, type CreditSchedule, type Subscription } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import { transaction } from '@/lib/server/db/sql';
@@ -51,20 +58,15 @@ export async function startSubscription(db: Database, params: StartSubscriptionP
   if (!plan) return { ok: false, reason: 'unknown_plan', message: `No plan "${params.planId}"` };
   const refused = refuseKey(params.subscriptionId);
   if (refused) return refused;
-  const subscriptionId = params.subscriptionId;
-
   try {
-    return await transaction(db, (tx) => start(tx, { ...params, subscriptionId, plan, now }));
+    return await transaction(db, (tx) => start(tx, { ...params, plan, now }));
   } catch (error) {
     if (error instanceof FirstGrantRefused) return error.refusal;
     throw error;
   }
 }
 
-async function start(
-  tx: Database,
-  params: StartSubscriptionParams & { plan: NonNullable<ReturnType<typeof findPlan>>; now: Date },
-): Promise<StartSubscriptionResult> {
+async function start(tx: Database, params: StartSubscriptionParams & { plan: Plan; now: Date }): Promise<StartSubscriptionResult> {
   const { plan, now, subscriptionId } = params;
   const [created] = await tx
     .insert(subscriptions)

@@ -1,12 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { sql } from 'drizzle-orm';
 import { setupTestDatabase, onRealServer } from '@tests/helpers/db';
 import { at, makeBatch, makeUser } from '@tests/helpers/factories';
-import { expectInvariants } from '@tests/helpers/invariants';
+import { expectInvariants, ledgerChainBreaks } from '@tests/helpers/invariants';
 import { balanceOf, batchesOf, ledgerOf } from '@tests/helpers/queries';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
 import { adjustCredits } from '@/lib/server/usecases/adjust-credits';
-import { queryRows } from '@/lib/server/db/sql';
 
 const t = setupTestDatabase();
 
@@ -337,15 +335,6 @@ describe('admin adjustments', () => {
 
 // PGlite is one connection: only a Postgres server runs two spends of one user at the same moment.
 describe.skipIf(!onRealServer)('spends at the same moment (Postgres server)', () => {
-  /** Ledger entries whose balance_after is not the previous entry's plus their delta: a change made from a stale balance. */
-  const brokenChain = (userId: string) =>
-    queryRows<{ id: string }>(
-      t.db,
-      sql`select id::text as id from (select id, delta, balance_after, lag(balance_after) over (order by id) as previous
-                            from credit_ledger where user_id = ${userId}) e
-           where balance_after <> coalesce(previous, 0) + delta`,
-    );
-
   it('each of 20 simultaneous spends starts from the balance the one before it left (the balance row is locked first)', async () => {
     const user = await makeUser(t.db);
     await makeBatch(t.db, { userId: user.id, amount: 10, expiresAt: at('2026-07-01T00:00:00Z'), now });
@@ -353,7 +342,7 @@ describe.skipIf(!onRealServer)('spends at the same moment (Postgres server)', ()
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => consume(user.id, 1, `together-${user.id}-${i}`)));
     const after = results.map((r) => (r.ok ? r.balanceAfter : r.reason));
     expect(after.sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: 20 }, (_, i) => i));
-    expect(await brokenChain(user.id)).toEqual([]);
+    expect(await ledgerChainBreaks(t.db, user.id)).toEqual([]);
     await expectInvariants(t.db, user.id);
   });
 
@@ -369,7 +358,7 @@ describe.skipIf(!onRealServer)('spends at the same moment (Postgres server)', ()
     );
     expect(results.every((r) => r.ok)).toBe(true);
     expect(await balanceOf(t.db, user.id)).toBe(0);
-    expect(await brokenChain(user.id)).toEqual([]);
+    expect(await ledgerChainBreaks(t.db, user.id)).toEqual([]);
     await expectInvariants(t.db, user.id);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { setupTestDatabase, onRealServer } from '@tests/helpers/db';
 import { at, makeRegisteredUser, makeUser } from '@tests/helpers/factories';
-import { expectInvariants } from '@tests/helpers/invariants';
+import { expectInvariants, ledgerChainBreaks } from '@tests/helpers/invariants';
 import { balanceOf, batchesOf, ledgerOf } from '@tests/helpers/queries';
 import { grantCredits } from '@/lib/server/usecases/grant-credits';
 import { purchaseCreditPack } from '@/lib/server/usecases/purchase-credit-pack';
@@ -10,8 +10,7 @@ import { cancelSubscription } from '@/lib/server/usecases/cancel-subscription';
 import { ensureWelcomeCredits, onUserCreated } from '@/lib/server/usecases/on-user-created';
 import { creditsConfig } from '@/config/credits';
 import { creditSchedules } from '@/lib/server/db/schema';
-import { eq, sql } from 'drizzle-orm';
-import { queryRows } from '@/lib/server/db/sql';
+import { eq } from 'drizzle-orm';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
 
 const t = setupTestDatabase();
@@ -243,14 +242,6 @@ describe('sources of credits', () => {
 
 // PGlite is one connection: only a Postgres server runs two grants to one user at the same moment.
 describe.skipIf(!onRealServer)('grants at the same moment (Postgres server)', () => {
-  /** Ledger entries whose balance_after is not the previous entry's plus their delta: a change made from a stale balance. */
-  const brokenChain = (userId: string) =>
-    queryRows<{ id: string }>(
-      t.db,
-      sql`select id::text as id from (select id, delta, balance_after, lag(balance_after) over (order by id) as previous
-                            from credit_ledger where user_id = ${userId}) e
-           where balance_after <> coalesce(previous, 0) + delta`,
-    );
   const grant = (userId: string, amount: number, key: string) =>
     grantCredits(t.db, { userId, amount, source: 'admin', category: 'paid', idempotencyKey: key, expiresAt: null, now });
 
@@ -259,7 +250,7 @@ describe.skipIf(!onRealServer)('grants at the same moment (Postgres server)', ()
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => grant(user.id, 10, `together-${user.id}-${i}`)));
     const after = results.map((r) => (r.ok && !r.replayed ? r.balanceAfter : r));
     expect(after.sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: 20 }, (_, i) => 10 * (i + 1)));
-    expect(await brokenChain(user.id)).toEqual([]);
+    expect(await ledgerChainBreaks(t.db, user.id)).toEqual([]);
     await expectInvariants(t.db, user.id);
   });
 
@@ -275,7 +266,7 @@ describe.skipIf(!onRealServer)('grants at the same moment (Postgres server)', ()
     );
     expect(results.every((r) => r.ok)).toBe(true);
     expect(await balanceOf(t.db, user.id)).toBe(20);
-    expect(await brokenChain(user.id)).toEqual([]);
+    expect(await ledgerChainBreaks(t.db, user.id)).toEqual([]);
     await expectInvariants(t.db, user.id);
   });
 });
