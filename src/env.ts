@@ -39,6 +39,21 @@ export const envSchema = z
     CRON_MAX_CONTINUATIONS: z.coerce.number().int().min(0).max(1_000).default(50),
     /** The port `next start` listens on (it sets this itself): a continuation's loopback address uses it. */
     PORT: z.coerce.number().int().min(1).max(65_535).default(3000),
+    /** Stripe: the secret API key (`sk_test_…` / `sk_live_…`) and the webhook endpoint's signing secret (`whsec_…`). */
+    STRIPE_SECRET_KEY: z.string().min(1).optional(),
+    STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
+    /** Tests only: where the Stripe client sends API calls (a local stand-in); unset, Stripe's own API. */
+    STRIPE_API_URL: z.url({ protocol: /^https?$/ }).optional(),
+    /** Creem: the API key and the webhook secret. Keys starting `creem_test_` go to Creem's test API. */
+    CREEM_API_KEY: z.string().min(1).optional(),
+    CREEM_WEBHOOK_SECRET: z.string().min(1).optional(),
+    /** Tests only: where Creem API calls go (a local stand-in); unset, chosen from the key (test or live API). */
+    CREEM_API_URL: z.url({ protocol: /^https?$/ }).optional(),
+    /**
+     * Which provider new checkouts go to. Unset: Stripe if it has a key, else Creem if it has one, else
+     * (outside production) the labelled test checkout. Webhooks of every configured provider are accepted whatever this says.
+     */
+    PAYMENTS_PROVIDER: z.enum(['stripe', 'creem', 'test']).optional(),
     /** Set by Vercel: `production`, `preview` or `development`. */
     VERCEL_ENV: z.string().optional(),
     /** Set by Vercel: the project's production domain, without `https://`. */
@@ -50,6 +65,13 @@ export const envSchema = z
         code: 'custom',
         path: ['BETTER_AUTH_SECRET'],
         message: 'BETTER_AUTH_SECRET is required in production (openssl rand -hex 32)',
+      });
+    }
+    if (env.NODE_ENV === 'production' && env.PAYMENTS_PROVIDER === 'test') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PAYMENTS_PROVIDER'],
+        message: 'PAYMENTS_PROVIDER=test (the test checkout) is refused in production',
       });
     }
     if (Boolean(env.CRON_JOBS_USERNAME) !== Boolean(env.CRON_JOBS_PASSWORD)) {
@@ -90,4 +112,17 @@ export function env(): Env {
 /** For tests that change process.env between cases. */
 export function resetEnvCache() {
   cached = undefined;
+}
+
+/**
+ * The provider's id of a product (a plan or pack id of src/config): `STRIPE_PRICE_PRO_MONTHLY` holds
+ * Stripe's price id of `pro-monthly`, `CREEM_PRODUCT_PRO_MONTHLY` Creem's product id. Read here, the
+ * one module that reads the environment; the names follow the product ids, so `.env.example` lists them.
+ */
+export function providerProductEnvName(provider: 'stripe' | 'creem', productId: string): string {
+  return `${provider.toUpperCase()}_${provider === 'stripe' ? 'PRICE' : 'PRODUCT'}_${productId.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}`;
+}
+
+export function providerProductId(provider: 'stripe' | 'creem', productId: string): string | undefined {
+  return process.env[providerProductEnvName(provider, productId)] || undefined;
 }

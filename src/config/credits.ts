@@ -15,6 +15,11 @@ export const creditAmount = z.number().int().positive().max(MAX_CREDITS);
 export const YEARLY_TERM_MONTHS = 12;
 
 const category = z.enum(creditCategories);
+/** What a plan or pack costs, in minor units (cents) of an ISO currency; a subscription's price is per billing period. */
+const price = z.object({
+  amount: z.number().int().positive(),
+  currency: z.string().regex(/^[a-z]{3}$/, 'a lower-case ISO currency code such as usd'),
+});
 /** Days a batch stays spendable after it becomes effective; null: never expires. */
 const validityDays = z.number().int().positive().nullable();
 
@@ -22,6 +27,7 @@ const monthlyPlan = z.object({
   id: z.string().min(1),
   name: z.string().min(1),
   billing: z.literal('monthly'),
+  price,
   /** Credits granted at the start of each billing period; they expire when the period ends (plus grace). */
   creditsPerPeriod: creditAmount,
   /** Extra days credits of a period stay spendable after it ends (at most 28, so two periods never overlap by more than one). */
@@ -34,6 +40,7 @@ const yearlyPlan = z
     id: z.string().min(1),
     name: z.string().min(1),
     billing: z.literal('yearly'),
+    price,
     /** Credits bought for the whole term, paid out in `installments` parts; the last part takes the remainder. */
     totalCredits: creditAmount,
     installments: z.number().int().min(1).max(120),
@@ -54,40 +61,47 @@ const lifetimePlan = z.object({
   id: z.string().min(1),
   name: z.string().min(1),
   billing: z.literal('lifetime'),
+  price,
   /** Credits granted each UTC calendar month; they expire at the end of that month. */
   creditsPerMonth: creditAmount,
   category,
 });
 
-export const creditsConfigSchema = z.object({
-  signupBonus: z.object({
-    /** Granted once, when a user is created (key `signup:{userId}`). */
-    credits: creditAmount,
-    validityDays,
-    category,
-  }),
-  freeTier: z.object({
-    /** Granted once per UTC calendar month to users with no paid plan in force that month (key `free:{userId}:{YYYY-MM}`). */
-    credits: creditAmount,
-    /** Null: the credits expire at the end of the month they were granted for. */
-    validityDays,
-    category,
-  }),
-  plans: z.array(z.discriminatedUnion('billing', [monthlyPlan, yearlyPlan, lifetimePlan])).min(1),
-  packs: z
-    .array(
-      z.object({
-        id: z.string().min(1),
-        name: z.string().min(1),
-        credits: creditAmount,
-        validityDays,
-        category,
-      }),
-    )
-    .min(1),
-  /** The demo action on the credits page costs this many credits per click. */
-  demoActionCost: creditAmount,
-});
+export const creditsConfigSchema = z
+  .object({
+    signupBonus: z.object({
+      /** Granted once, when a user is created (key `signup:{userId}`). */
+      credits: creditAmount,
+      validityDays,
+      category,
+    }),
+    freeTier: z.object({
+      /** Granted once per UTC calendar month to users with no paid plan in force that month (key `free:{userId}:{YYYY-MM}`). */
+      credits: creditAmount,
+      /** Null: the credits expire at the end of the month they were granted for. */
+      validityDays,
+      category,
+    }),
+    plans: z.array(z.discriminatedUnion('billing', [monthlyPlan, yearlyPlan, lifetimePlan])).min(1),
+    packs: z
+      .array(
+        z.object({
+          id: z.string().min(1),
+          name: z.string().min(1),
+          credits: creditAmount,
+          validityDays,
+          category,
+          price,
+        }),
+      )
+      .min(1),
+    /** The demo action on the credits page costs this many credits per click. */
+    demoActionCost: creditAmount,
+  })
+  .refine(
+    (config) => new Set([...config.plans, ...config.packs].map((product) => product.id)).size === config.plans.length + config.packs.length,
+    { message: 'plan and pack ids must be unique across both (a checkout names one product id)' },
+  );
 
 export type CreditsConfig = z.infer<typeof creditsConfigSchema>;
 export type Plan = CreditsConfig['plans'][number];
@@ -102,29 +116,71 @@ export const creditsConfig: CreditsConfig = creditsConfigSchema.parse({
   plans: [
     // One grace day: the grant job runs once a day (01:00 UTC), so a period that starts at 15:00 is
     // granted the next morning; the previous period's credits stay spendable until then.
-    { id: 'pro-monthly', name: 'Pro (monthly)', billing: 'monthly', creditsPerPeriod: 1_000, graceDays: 1, category: 'paid' },
+    {
+      id: 'starter-monthly',
+      name: 'Starter (monthly)',
+      billing: 'monthly',
+      price: { amount: 700, currency: 'usd' },
+      creditsPerPeriod: 300,
+      graceDays: 1,
+      category: 'paid',
+    },
+    {
+      id: 'pro-monthly',
+      name: 'Pro (monthly)',
+      billing: 'monthly',
+      price: { amount: 1_900, currency: 'usd' },
+      creditsPerPeriod: 1_000,
+      graceDays: 1,
+      category: 'paid',
+    },
     // 10 000 credits over 12 monthly installments: 833 each, the twelfth takes the remaining 837.
     {
       id: 'pro-yearly',
       name: 'Pro (yearly)',
       billing: 'yearly',
+      price: { amount: 19_000, currency: 'usd' },
       totalCredits: 10_000,
       installments: 12,
       intervalMonths: 1,
       validityDays: 45,
       category: 'paid',
     },
-    { id: 'lifetime', name: 'Lifetime', billing: 'lifetime', creditsPerMonth: 500, category: 'paid' },
+    {
+      id: 'lifetime',
+      name: 'Lifetime',
+      billing: 'lifetime',
+      price: { amount: 29_900, currency: 'usd' },
+      creditsPerMonth: 500,
+      category: 'paid',
+    },
   ],
   packs: [
-    { id: 'pack-500', name: '500 credits', credits: 500, validityDays: 365, category: 'paid' },
-    { id: 'pack-2000', name: '2 000 credits', credits: 2_000, validityDays: null, category: 'paid' },
+    { id: 'pack-500', name: '500 credits', price: { amount: 500, currency: 'usd' }, credits: 500, validityDays: 365, category: 'paid' },
+    {
+      id: 'pack-2000',
+      name: '2 000 credits',
+      price: { amount: 1_500, currency: 'usd' },
+      credits: 2_000,
+      validityDays: null,
+      category: 'paid',
+    },
   ],
   demoActionCost: 10,
 });
 
 export function findPlan(config: CreditsConfig, planId: string): Plan | undefined {
   return config.plans.find((plan) => plan.id === planId);
+}
+
+/** A plan or a pack: what a checkout sells. Product ids are unique across both (checked at load). */
+export type Product = { kind: 'plan'; plan: Plan } | { kind: 'pack'; pack: CreditPack };
+
+export function findProduct(config: CreditsConfig, productId: string): Product | undefined {
+  const plan = findPlan(config, productId);
+  if (plan) return { kind: 'plan', plan };
+  const pack = findPack(config, productId);
+  return pack ? { kind: 'pack', pack } : undefined;
 }
 
 export function findPack(config: CreditsConfig, packId: string): CreditPack | undefined {

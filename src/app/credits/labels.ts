@@ -6,6 +6,7 @@ export const kindLabels: Record<LedgerKind, string> = {
   consume: 'Spent',
   expire: 'Expired',
   refund: 'Refunded',
+  revoke: 'Payment refunded',
   adjust: 'Adjusted',
   void: 'Voided',
 };

@@ -1,5 +1,19 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, check, date, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  check,
+  date,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 /**
@@ -78,6 +92,9 @@ export const verifications = pgTable(
 // Billing and credits.
 // ---------------------------------------------------------------------------------------------
 
+/** Where money comes from: the two real providers, and the labelled test checkout of development. */
+export const paymentProviders = ['stripe', 'creem', 'test'] as const;
+
 export const subscriptions = pgTable(
   'subscriptions',
   {
@@ -89,9 +106,24 @@ export const subscriptions = pgTable(
     planId: text('plan_id').notNull(),
     /** Copied from the plan at purchase: how the plan pays out credits. */
     billing: text('billing', { enum: ['monthly', 'yearly', 'lifetime'] }).notNull(),
-    status: text('status', { enum: ['active', 'canceled'] })
+    /** `past_due`: the provider could not collect the last invoice; no new period is granted until one is paid. */
+    status: text('status', { enum: ['active', 'past_due', 'canceled'] })
       .notNull()
       .default('active'),
+    /** The provider that bills it; null: started by an operator (`credits:admin`), paid outside the app. */
+    provider: text('provider', { enum: paymentProviders }),
+    /** The provider's customer, for the billing portal. */
+    customerId: text('customer_id'),
+    /**
+     * A provider's monthly plan: the end of the last period paid for. The grant job grants no period
+     * that starts at or after it, so only paid periods are granted. Null for an operator's plan.
+     */
+    paidThrough: timestamptz('paid_through'),
+    /** The provider's current period, and whether the plan stops at its end (shown on the billing page). */
+    currentPeriodEnd: timestamptz('current_period_end'),
+    cancelAtPeriodEnd: boolean('cancel_at_period_end').notNull().default(false),
+    /** When the provider produced the state stored here: an event older than this is stale and changes nothing. */
+    providerUpdatedAt: timestamptz('provider_updated_at'),
     /** Start of the first billing period; every later period is computed from it. */
     anchorAt: timestamptz('anchor_at').notNull(),
     /**
@@ -207,7 +239,8 @@ export const creditBatches = pgTable(
   ],
 );
 
-export const ledgerKinds = ['grant', 'consume', 'expire', 'refund', 'adjust', 'void'] as const;
+/** `revoke`: credits taken back because the payment that bought them was refunded or disputed. */
+export const ledgerKinds = ['grant', 'consume', 'expire', 'refund', 'adjust', 'void', 'revoke'] as const;
 
 export const creditLedger = pgTable(
   'credit_ledger',
@@ -287,6 +320,8 @@ export const creditSchedules = pgTable(
     /** Null: installments never expire. */
     validityDays: integer('validity_days'),
     anchorAt: timestamptz('anchor_at').notNull(),
+    /** The payment of the term this schedule pays out (`payments.id`); null for an operator's plan. */
+    paymentId: text('payment_id'),
     /** Null once every installment is granted or the subscription is canceled. */
     nextDueAt: timestamptz('next_due_at'),
     status: text('status', { enum: ['active', 'completed', 'canceled'] })
@@ -296,7 +331,8 @@ export const creditSchedules = pgTable(
     updatedAt: timestamptz('updated_at').notNull().defaultNow(),
   },
   (t) => [
-    uniqueIndex('credit_schedules_subscription_idx').on(t.subscriptionId),
+    // One schedule per paid term: a yearly plan renewed gets a new term's schedule from its new anchor.
+    uniqueIndex('credit_schedules_subscription_term_idx').on(t.subscriptionId, t.anchorAt),
     index('credit_schedules_due_idx')
       .on(t.nextDueAt, t.id)
       .where(sql`${t.status} = 'active'`),
@@ -305,6 +341,132 @@ export const creditSchedules = pgTable(
     check('credit_schedules_credits_non_negative', sql`${t.creditsGranted} >= 0 and ${t.creditsRemaining} >= 0`),
     check('credit_schedules_interval_positive', sql`${t.intervalMonths} > 0 and ${t.installmentsTotal} > 0`),
   ],
+);
+
+// ---------------------------------------------------------------------------------------------
+// Payments: what the providers told us, and what each payment bought.
+// ---------------------------------------------------------------------------------------------
+
+/** A user's customer record at a provider (Stripe's `cus_…`, Creem's `cust_…`). */
+export const billingCustomers = pgTable(
+  'billing_customers',
+  {
+    provider: text('provider', { enum: paymentProviders }).notNull(),
+    customerId: text('customer_id').notNull(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'restrict' }),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.provider, t.customerId] }), uniqueIndex('billing_customers_user_idx').on(t.provider, t.userId)],
+);
+
+/**
+ * A checkout a signed-in user started: written before the provider is called, and its id is the
+ * provider's idempotency key. Fulfilment never depends on it (a paid checkout started elsewhere is
+ * fulfilled too); it only lets the success page and the billing page follow the purchase.
+ */
+export const checkoutOrders = pgTable(
+  'checkout_orders',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'restrict' }),
+    provider: text('provider', { enum: paymentProviders }).notNull(),
+    productId: text('product_id').notNull(),
+    status: text('status', { enum: ['pending', 'completed'] })
+      .notNull()
+      .default('pending'),
+    /** The provider's checkout (Stripe's `cs_…`, Creem's checkout id), once created. */
+    checkoutId: text('checkout_id'),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    completedAt: timestamptz('completed_at'),
+  },
+  (t) => [index('checkout_orders_user_idx').on(t.userId, t.createdAt.desc()), index('checkout_orders_checkout_idx').on(t.checkoutId)],
+);
+
+export const paymentKinds = ['pack', 'lifetime', 'period', 'term', 'proration'] as const;
+
+/**
+ * Money received, one row per paid thing (a one-time payment, a paid invoice), and what it bought.
+ * `id` is `{provider}:{the provider's id of the paid object}`: the key every grant it pays for derives from.
+ */
+export const payments = pgTable(
+  'payments',
+  {
+    id: text('id').primaryKey(),
+    provider: text('provider', { enum: paymentProviders }).notNull(),
+    /** The paid object: a checkout session or invoice (Stripe), an order (Creem). */
+    providerPaymentId: text('provider_payment_id').notNull(),
+    /** What refunds and disputes name instead (Stripe's payment intent, Creem's transaction), when known. */
+    providerChargeId: text('provider_charge_id'),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'restrict' }),
+    productId: text('product_id').notNull(),
+    kind: text('kind', { enum: paymentKinds }).notNull(),
+    subscriptionId: text('subscription_id').references(() => subscriptions.id),
+    /** Minor units (cents) of `currency`. */
+    amount: bigint('amount', { mode: 'number' }).notNull(),
+    currency: text('currency').notNull(),
+    amountRefunded: bigint('amount_refunded', { mode: 'number' }).notNull().default(0),
+    status: text('status', { enum: ['paid', 'partially_refunded', 'refunded', 'disputed'] })
+      .notNull()
+      .default('paid'),
+    /** Credits this payment granted (for a term: its installments so far; for lifetime: its months so far, see the batches). */
+    creditsGranted: credits('credits_granted').notNull().default(0),
+    /** The key of the grant this payment made at once (a pack, a period, a proration); null for a term or lifetime. */
+    grantKey: text('grant_key'),
+    /** The period paid for (subscriptions). */
+    periodStart: timestamptz('period_start'),
+    periodEnd: timestamptz('period_end'),
+    paidAt: timestamptz('paid_at').notNull(),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('payments_user_idx').on(t.userId, t.paidAt.desc()),
+    index('payments_charge_idx').on(t.provider, t.providerChargeId),
+    index('payments_subscription_idx').on(t.subscriptionId),
+    check('payments_amount_range', sql`${t.amount} >= 0 and ${t.amountRefunded} >= 0 and ${t.amountRefunded} <= ${t.amount}`),
+  ],
+);
+
+/** Every webhook event applied, by the provider's event id: a redelivery answers "duplicate" and changes nothing. */
+export const billingEvents = pgTable(
+  'billing_events',
+  {
+    provider: text('provider', { enum: paymentProviders }).notNull(),
+    eventId: text('event_id').notNull(),
+    type: text('type').notNull(),
+    /** What the event did, for support: the normalized events and their outcomes. */
+    outcome: jsonb('outcome').$type<unknown>(),
+    receivedAt: timestamptz('received_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.provider, t.eventId] })],
+);
+
+/** A refund or dispute of a payment, by the provider's id, and what it took back. */
+export const paymentReversals = pgTable(
+  'payment_reversals',
+  {
+    id: text('id').primaryKey(),
+    paymentId: text('payment_id')
+      .notNull()
+      .references(() => payments.id),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'restrict' }),
+    kind: text('kind', { enum: ['refund', 'dispute'] }).notNull(),
+    /** Minor units of the payment's currency. */
+    amount: bigint('amount', { mode: 'number' }).notNull(),
+    /** Unspent credits of the payment taken back. */
+    creditsTakenBack: credits('credits_taken_back').notNull(),
+    /** The refunded share of the payment's credits that had already been spent (or had expired): recorded, never taken below zero. */
+    creditsNotRecovered: credits('credits_not_recovered').notNull(),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('payment_reversals_payment_idx').on(t.paymentId)],
 );
 
 export type User = typeof users.$inferSelect;
@@ -322,4 +484,9 @@ export type CreditSource = (typeof creditSources)[number];
 export type CreditCategory = (typeof creditCategories)[number];
 export type LedgerKind = (typeof ledgerKinds)[number];
 export type JobName = JobRun['job'];
+export type PaymentProviderId = (typeof paymentProviders)[number];
+export type Payment = typeof payments.$inferSelect;
+export type PaymentKind = (typeof paymentKinds)[number];
+export type CheckoutOrder = typeof checkoutOrders.$inferSelect;
+export type PaymentReversal = typeof paymentReversals.$inferSelect;
 export type JobTrigger = JobRun['trigger'];

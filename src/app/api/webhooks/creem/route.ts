@@ -1,0 +1,8 @@
+import { billingWebhookRoute } from '@/lib/server/http/webhook-route';
+
+// postgres.js, PGlite and the provider's signature check need Node.js; the raw body is read once, never cached.
+export const runtime = 'nodejs';
+export const dynamic = 'force-dynamic';
+
+// POST /api/webhooks/creem - see docs/payments.md
+export const { POST, GET, PUT, PATCH, DELETE, HEAD, OPTIONS } = billingWebhookRoute('creem');
