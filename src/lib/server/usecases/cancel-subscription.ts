@@ -1,5 +1,5 @@
 import 'server-only';
-import { and, eq, gte, isNull, or } from 'drizzle-orm';
+import { and, eq, gte, isNull, ne, or } from 'drizzle-orm';
 import { creditSchedules, subscriptions, type Subscription } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import { transaction } from '@/lib/server/db/sql';
@@ -15,8 +15,10 @@ export type CancelSubscriptionResult =
 export async function cancelSubscription(db: Database, params: { subscriptionId: string; now?: Date }): Promise<CancelSubscriptionResult> {
   const now = params.now ?? new Date();
   return transaction(db, async (tx) => {
-    // The schedule first, as the installment job takes it (FOR UPDATE): a job paying it now finishes
+    // The subscription first, then its schedules (the order every billing change takes), then the
+    // canceled row is written: an installment job paying a schedule now (it holds the schedule) finishes
     // before the cancel is written, and a job starting later reads the cancel.
+    await tx.select({ id: subscriptions.id }).from(subscriptions).where(eq(subscriptions.id, params.subscriptionId)).for('update');
     await tx
       .select({ id: creditSchedules.id })
       .from(creditSchedules)
@@ -25,7 +27,7 @@ export async function cancelSubscription(db: Database, params: { subscriptionId:
     const [canceled] = await tx
       .update(subscriptions)
       .set({ status: 'canceled', canceledAt: now, updatedAt: now })
-      .where(and(eq(subscriptions.id, params.subscriptionId), eq(subscriptions.status, 'active')))
+      .where(and(eq(subscriptions.id, params.subscriptionId), ne(subscriptions.status, 'canceled')))
       .returning();
     if (!canceled) {
       const [existing] = await tx.select().from(subscriptions).where(eq(subscriptions.id, params.subscriptionId));

@@ -29,7 +29,7 @@ type ChunkCounts = { due: number; granted: number; credits: number };
 
 /**
  * The daily grant job: for the UTC day of `now`, every monthly subscription gets its current billing
- * period, every lifetime plan its current calendar month, and every user with no plan in force at any
+ * period (a provider's subscription only when that period is paid for), every lifetime plan its current calendar month, and every user with no plan in force at any
  * time this month gets this month's free credits. A period or month that began before its plan was
  * canceled is still granted, whenever the job runs; nothing that begins after. A missed day is caught
  * up by the next run: whatever period is still live is granted then; a period whose credits would
@@ -130,7 +130,7 @@ async function grantChunk(
     ), subs as (
       -- Every plan of the chunk's users that may still have something due, canceled or ended ones
       -- included: what fell due before a plan stopped (\`ends_at\`) is granted whenever this job runs.
-      select s.id, s.user_id, s.anchor_at, s.billing, ${planEnds('s')} as ends_at,
+      select s.id, s.user_id, s.anchor_at, s.billing, ${planEnds('s')} as ends_at, s.provider, s.paid_through,
              pl.credits, pl.category, coalesce(pl.grace_days, 0) as grace_days, s.plan_id
         from subscriptions s
         join chunk c on c.user_id = s.user_id
@@ -158,6 +158,9 @@ async function grantChunk(
         from monthly_periods
        where period_start <= ${now}::timestamptz and period_end + make_interval(days => grace_days) > ${now}::timestamptz
          and (ends_at is null or period_start < ends_at)
+         -- A provider's plan: only periods paid for (the webhook grants them under this same key; this
+         -- is the safety net for one it missed). An operator's plan (no provider) runs until canceled.
+         and (provider is null or period_start < paid_through)
       union all
       select user_id, coalesce(credits, ('plan missing from src/config: ' || plan_id)::int), 'lifetime', coalesce(category, 'paid'), month_start,
              date_trunc('month', ${now}::timestamptz) + interval '1 month',

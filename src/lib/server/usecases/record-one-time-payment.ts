@@ -1,13 +1,82 @@
 import 'server-only';
+import { eq } from 'drizzle-orm';
+import { findProduct } from '@/config/credits';
+import { subscriptions } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import type { BillingEventOf } from '@/lib/server/payments/events';
+import { addCreditsToPayment, paymentRowId, recordPayment, rememberCustomer, userExists } from '@/lib/server/payments/records';
+import { creditKeys } from '@/lib/server/credits/keys';
 import type { BillingContext, BillingOutcome } from './apply-billing-webhook';
+import { purchaseCreditPack } from './purchase-credit-pack';
+import { startSubscription } from './start-subscription';
 
-// Being written: throws, so an event it would handle fails (500) and is retried rather than recorded as done.
+/**
+ * A one-time payment received: a pack is granted at once; the lifetime plan starts (a subscription row
+ * whose id is the payment's) and this month's credits are granted, later months by the grant job.
+ * Keyed by the payment: any number of events for it grant once.
+ */
 export async function recordOneTimePayment(
-  _tx: Database,
-  _event: BillingEventOf<'one_time_payment_succeeded'>,
-  _ctx: BillingContext,
+  tx: Database,
+  event: BillingEventOf<'one_time_payment_succeeded'>,
+  ctx: BillingContext,
 ): Promise<Omit<BillingOutcome, 'type'>> {
-  throw new Error('recordOneTimePayment: not written yet');
+  const product = findProduct(ctx.config, event.productId);
+  if (!product || (product.kind === 'plan' && product.plan.billing !== 'lifetime')) {
+    console.error(
+      `[billing] payment ${event.paymentId} names "${event.productId}", not a pack or a lifetime plan of src/config: nothing granted`,
+    );
+    return { result: 'ignored', detail: `"${event.productId}" is not a pack or lifetime plan` };
+  }
+  if (!(await userExists(tx, event.userId))) {
+    console.error(`[billing] payment ${event.paymentId} names user "${event.userId}", who does not exist: nothing granted`);
+    return { result: 'ignored', detail: `no user "${event.userId}"` };
+  }
+  await rememberCustomer(tx, ctx.provider, event.customerId, event.userId);
+  const id = paymentRowId(ctx.provider, event.paymentId);
+  const common = {
+    id,
+    provider: ctx.provider,
+    providerPaymentId: event.paymentId,
+    providerChargeId: event.chargeId ?? null,
+    userId: event.userId,
+    productId: event.productId,
+    amount: event.amount,
+    currency: event.currency,
+    paidAt: event.paidAt,
+    createdAt: ctx.now,
+  };
+
+  if (product.kind === 'pack') {
+    const recorded = await recordPayment(tx, { ...common, kind: 'pack', grantKey: creditKeys.purchase(id) });
+    if (!recorded.created) return { result: 'replayed' };
+    const grant = await purchaseCreditPack(tx, {
+      userId: event.userId,
+      packId: product.pack.id,
+      purchaseId: id,
+      now: ctx.now,
+      config: ctx.config,
+    });
+    if (!grant.ok) throw new Error(`pack ${product.pack.id} for payment ${id} could not be granted: ${grant.message}`);
+    await addCreditsToPayment(tx, id, grant.batch.amount);
+    return { result: 'applied', detail: `${grant.batch.amount} credits` };
+  }
+
+  // Lifetime: the subscription row first (the payment row refers to it), under the payment's id.
+  const started = await startSubscription(tx, {
+    userId: event.userId,
+    planId: product.plan.id,
+    subscriptionId: id,
+    now: ctx.now,
+    config: ctx.config,
+  });
+  if (!started.ok) throw new Error(`lifetime plan for payment ${id} could not start: ${started.message}`);
+  await tx
+    .update(subscriptions)
+    .set({ provider: ctx.provider, customerId: event.customerId ?? null })
+    .where(eq(subscriptions.id, id));
+  const recorded = await recordPayment(tx, { ...common, kind: 'lifetime', subscriptionId: id });
+  if (!recorded.created) return { result: 'replayed' };
+  const credits = started.firstGrant?.ok ? started.firstGrant.batch.amount : 0;
+  await addCreditsToPayment(tx, id, credits);
+  return { result: 'applied', detail: `lifetime plan started, ${credits} credits this month` };
 }

@@ -1,13 +1,99 @@
 import 'server-only';
+import { and, eq, sql } from 'drizzle-orm';
+import { findPlan } from '@/config/credits';
+import { creditBatches, payments, subscriptions } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import type { BillingEventOf } from '@/lib/server/payments/events';
+import { addCreditsToPayment, lockSubscription, paymentRowId, recordPayment } from '@/lib/server/payments/records';
+import { creditKeys } from '@/lib/server/credits/keys';
+import { addUtcDays, addUtcMonths, periodIndexAt } from '@/lib/server/credits/time';
 import type { BillingContext, BillingOutcome } from './apply-billing-webhook';
+import { grantCredits } from './grant-credits';
+import { recordSubscriptionPayment } from './record-subscription-payment';
 
-// Being written: throws, so an event it would handle fails (500) and is retried rather than recorded as done.
+/**
+ * A plan change paid in the middle of a period (a proration invoice). An upgrade between monthly plans
+ * grants the difference in period credits for the rest of the period, prorated, once, keyed by the
+ * invoice; a downgrade (no more credits than the period already had) grants nothing and takes nothing
+ * back: the next period is granted for the new plan. A change to the yearly plan starts its term.
+ */
 export async function recordPlanChangePayment(
-  _tx: Database,
-  _event: BillingEventOf<'plan_change_paid'>,
-  _ctx: BillingContext,
+  tx: Database,
+  event: BillingEventOf<'plan_change_paid'>,
+  ctx: BillingContext,
 ): Promise<Omit<BillingOutcome, 'type'>> {
-  throw new Error('recordPlanChangePayment: not written yet');
+  const plan = findPlan(ctx.config, event.productId);
+  if (!plan || plan.billing === 'lifetime') {
+    console.error(
+      `[billing] invoice ${event.paymentId} names "${event.productId}", not a monthly or yearly plan of src/config: nothing granted`,
+    );
+    return { result: 'ignored', detail: `"${event.productId}" is not a monthly or yearly plan` };
+  }
+  if (plan.billing === 'yearly') {
+    // Moving to the yearly plan is paying for a term that starts at the change.
+    return recordSubscriptionPayment(tx, { ...event, type: 'subscription_period_paid', periodStart: event.changedAt }, ctx);
+  }
+  const subscription = await lockSubscription(tx, event.subscriptionId);
+  // The subscription's own paid invoice creates it; until then the change cannot be measured: the
+  // webhook answers 500 and the provider delivers it again later.
+  if (!subscription) throw new Error(`plan change ${event.paymentId} for subscription ${event.subscriptionId}, which is not known yet`);
+  if (subscription.userId !== event.userId) throw new Error(`subscription ${event.subscriptionId} belongs to another user`);
+
+  const n = periodIndexAt(subscription.anchorAt, event.changedAt);
+  const periodStart = addUtcMonths(subscription.anchorAt, Math.max(n, 0));
+  const periodEnd = addUtcMonths(subscription.anchorAt, Math.max(n, 0) + 1);
+  const id = paymentRowId(ctx.provider, event.paymentId);
+  const key = creditKeys.purchase(id);
+  const recorded = await recordPayment(tx, {
+    id,
+    provider: ctx.provider,
+    providerPaymentId: event.paymentId,
+    providerChargeId: event.chargeId ?? null,
+    userId: event.userId,
+    productId: plan.id,
+    kind: 'proration',
+    subscriptionId: subscription.id,
+    amount: event.amount,
+    currency: event.currency,
+    grantKey: key,
+    periodStart,
+    periodEnd,
+    paidAt: event.paidAt,
+    createdAt: ctx.now,
+  });
+  if (!recorded.created) return { result: 'replayed' };
+  await tx.update(subscriptions).set({ planId: plan.id, updatedAt: ctx.now }).where(eq(subscriptions.id, subscription.id));
+
+  // What this period has had so far: its period grant and the upgrades already paid in it.
+  const [had] = await tx
+    .select({ credits: sql<number>`coalesce(sum(${creditBatches.amount}), 0)::bigint` })
+    .from(creditBatches)
+    .where(
+      sql`${creditBatches.idempotencyKey} = ${creditKeys.subscriptionPeriod(subscription.id, periodStart)}
+          or ${creditBatches.idempotencyKey} in (
+            select ${payments.grantKey} from ${payments}
+             where ${and(eq(payments.subscriptionId, subscription.id), eq(payments.kind, 'proration'), eq(payments.periodStart, periodStart))}
+               and ${payments.id} <> ${id})`,
+    );
+  const difference = plan.creditsPerPeriod - Number(had!.credits);
+  const left = Math.max(0, periodEnd.getTime() - Math.max(event.changedAt.getTime(), periodStart.getTime()));
+  const credits = Math.floor((difference * left) / (periodEnd.getTime() - periodStart.getTime()));
+  if (credits <= 0) return { result: 'applied', detail: 'no more credits than the period had: nothing granted' };
+  const expiresAt = addUtcDays(periodEnd, plan.graceDays);
+  if (expiresAt <= ctx.now) return { result: 'applied', detail: 'period already over: nothing granted' };
+  const grant = await grantCredits(tx, {
+    userId: event.userId,
+    amount: credits,
+    source: 'subscription',
+    category: plan.category,
+    expiresAt,
+    idempotencyKey: key,
+    subscriptionId: subscription.id,
+    purchaseId: id,
+    metadata: { upgradeTo: plan.id },
+    now: ctx.now,
+  });
+  if (!grant.ok) throw new Error(`upgrade ${key} could not be granted: ${grant.message}`);
+  await addCreditsToPayment(tx, id, grant.batch.amount);
+  return { result: 'applied', detail: `${credits} credits for the rest of the period` };
 }

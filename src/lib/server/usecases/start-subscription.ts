@@ -1,5 +1,5 @@
 import 'server-only';
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import {
   creditsConfig as defaultConfig,
   findPlan,
@@ -76,7 +76,7 @@ async function start(tx: Database, params: StartSubscriptionParams & { plan: Pla
       planId: plan.id,
       billing: plan.billing,
       anchorAt: now,
-      endsAt: plan.billing === 'yearly' ? addUtcMonths(now, YEARLY_TERM_MONTHS) : null,
+      endsAt: plan.billing === 'yearly' ? termEnd(now) : null,
       createdAt: now,
       updatedAt: now,
     })
@@ -91,7 +91,10 @@ async function start(tx: Database, params: StartSubscriptionParams & { plan: Pla
         message: `subscription ${subscriptionId} belongs to another user or plan`,
       } as const;
     }
-    const [schedule] = await tx.select().from(creditSchedules).where(eq(creditSchedules.subscriptionId, subscriptionId));
+    const [schedule] = await tx
+      .select()
+      .from(creditSchedules)
+      .where(and(eq(creditSchedules.subscriptionId, subscriptionId), eq(creditSchedules.anchorAt, existing!.anchorAt)));
     return { ok: true, replayed: true, subscription: existing!, schedule: schedule ?? null, firstGrant: null };
   }
   const common = { userId: params.userId, category: plan.category, subscriptionId, now } as const;
@@ -121,13 +124,27 @@ async function start(tx: Database, params: StartSubscriptionParams & { plan: Pla
     return { ok: true, replayed: false, subscription: created, schedule: null, firstGrant };
   }
 
+  const term = await startTerm(tx, { plan, userId: params.userId, subscriptionId, anchor: now, paymentId: null, now });
+  return { ok: true, replayed: false, subscription: created, schedule: term.schedule, firstGrant: term.firstGrant };
+}
+
+/**
+ * A yearly plan's term from `anchor`: its installment schedule and the first installment, granted now.
+ * One term per (subscription, anchor): a renewal paid again is a new term with its own schedule; the
+ * same term started again changes nothing and answers its schedule with `firstGrant: null`.
+ */
+export async function startTerm(
+  tx: Database,
+  params: { plan: YearlyPlan; userId: string; subscriptionId: string; anchor: Date; paymentId: string | null; now: Date },
+): Promise<{ schedule: CreditSchedule; firstGrant: GrantCreditsResult | null }> {
+  const { plan, anchor, now } = params;
   const first = installmentAmount(plan, 1);
   const done = 1;
   const [schedule] = await tx
     .insert(creditSchedules)
     .values({
       userId: params.userId,
-      subscriptionId,
+      subscriptionId: params.subscriptionId,
       planId: plan.id,
       category: plan.category,
       creditsPerInstallment: Math.floor(plan.totalCredits / plan.installments),
@@ -138,24 +155,41 @@ async function start(tx: Database, params: StartSubscriptionParams & { plan: Pla
       creditsRemaining: plan.totalCredits - first,
       intervalMonths: plan.intervalMonths,
       validityDays: plan.validityDays,
-      anchorAt: now,
-      nextDueAt: plan.installments > done ? addUtcMonths(now, plan.intervalMonths * done) : null,
+      anchorAt: anchor,
+      paymentId: params.paymentId,
+      nextDueAt: plan.installments > done ? addUtcMonths(anchor, plan.intervalMonths * done) : null,
       status: plan.installments > done ? 'active' : 'completed',
       createdAt: now,
       updatedAt: now,
     })
+    .onConflictDoNothing()
     .returning();
+  if (!schedule) {
+    const [existing] = await tx
+      .select()
+      .from(creditSchedules)
+      .where(and(eq(creditSchedules.subscriptionId, params.subscriptionId), eq(creditSchedules.anchorAt, anchor)));
+    return { schedule: existing!, firstGrant: null };
+  }
   const firstGrant = await firstGrantOf(tx, {
-    ...common,
+    userId: params.userId,
+    category: plan.category,
+    subscriptionId: params.subscriptionId,
     amount: first,
     source: 'schedule',
     effectiveAt: now,
     expiresAt: plan.validityDays ? addUtcDays(now, plan.validityDays) : null,
-    idempotencyKey: creditKeys.installment(schedule!.id, 1),
-    scheduleId: schedule!.id,
+    idempotencyKey: creditKeys.installment(schedule.id, 1),
+    scheduleId: schedule.id,
     installment: 1,
+    now,
   });
-  return { ok: true, replayed: false, subscription: created, schedule: schedule!, firstGrant };
+  return { schedule, firstGrant };
+}
+
+/** A yearly term's end: YEARLY_TERM_MONTHS after its anchor (every installment falls within it, src/config checks). */
+export function termEnd(anchor: Date): Date {
+  return addUtcMonths(anchor, YEARLY_TERM_MONTHS);
 }
 
 async function firstGrantOf(tx: Database, params: Parameters<typeof grantCredits>[1]): Promise<GrantCreditsResult> {

@@ -1,13 +1,84 @@
 import 'server-only';
+import { eq } from 'drizzle-orm';
+import { findPlan } from '@/config/credits';
+import { subscriptions, type Subscription } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import type { BillingEventOf } from '@/lib/server/payments/events';
+import { lockSubscription, rememberCustomer } from '@/lib/server/payments/records';
 import type { BillingContext, BillingOutcome } from './apply-billing-webhook';
+import { cancelSubscription } from './cancel-subscription';
 
-// Being written: throws, so an event it would handle fails (500) and is retried rather than recorded as done.
-export async function updateSubscriptionState(
-  _tx: Database,
-  _event: BillingEventOf<'subscription_state_changed' | 'subscription_ended' | 'payment_failed'>,
-  _ctx: BillingContext,
+type StateEvent = BillingEventOf<'subscription_state_changed' | 'subscription_ended' | 'payment_failed'>;
+
+/**
+ * What the provider says of a subscription: its status, plan, period and cancel-at-period-end; that it
+ * ended; that an invoice failed. Events come out of order: one older than the state stored is stale and
+ * changes nothing, and an ended subscription never comes back. Only a paid invoice creates a
+ * subscription, so an event about one the app has not seen changes nothing either.
+ */
+export async function updateSubscriptionState(tx: Database, event: StateEvent, ctx: BillingContext): Promise<Omit<BillingOutcome, 'type'>> {
+  const subscription = await lockSubscription(tx, event.subscriptionId);
+  if (!subscription) return { result: 'ignored', detail: 'unknown subscription (its first paid invoice creates it)' };
+  if (subscription.provider !== ctx.provider)
+    return { result: 'ignored', detail: `subscription billed by ${subscription.provider ?? 'an operator'}` };
+  if (subscription.providerUpdatedAt && event.asOf < subscription.providerUpdatedAt) {
+    return { result: 'ignored', detail: `stale: older than the state of ${subscription.providerUpdatedAt.toISOString()}` };
+  }
+  if (subscription.status === 'canceled') {
+    return { result: event.type === 'subscription_ended' ? 'replayed' : 'ignored', detail: 'the subscription has ended' };
+  }
+  switch (event.type) {
+    case 'subscription_ended':
+      return end(tx, subscription, event.endedAt, event.asOf, ctx);
+    case 'payment_failed':
+      await tx
+        .update(subscriptions)
+        .set({ status: 'past_due', providerUpdatedAt: event.asOf, updatedAt: ctx.now })
+        .where(eq(subscriptions.id, subscription.id));
+      return { result: 'applied', detail: 'past due: no new period until an invoice is paid' };
+    case 'subscription_state_changed': {
+      if (event.status === 'canceled') return end(tx, subscription, event.asOf, event.asOf, ctx);
+      if (event.userId && event.userId !== subscription.userId) throw new Error(`subscription ${subscription.id} belongs to another user`);
+      await rememberCustomer(tx, ctx.provider, event.customerId, subscription.userId);
+      // A downgrade shows here first: the next period is granted for the new plan (the current one keeps what it had).
+      const plan = findPlan(ctx.config, event.productId);
+      const samePlanKind = plan && plan.billing === subscription.billing;
+      await tx
+        .update(subscriptions)
+        .set({
+          status: event.status,
+          cancelAtPeriodEnd: event.cancelAtPeriodEnd,
+          currentPeriodEnd: event.currentPeriodEnd ?? subscription.currentPeriodEnd,
+          ...(samePlanKind ? { planId: plan.id } : {}),
+          customerId: event.customerId ?? subscription.customerId,
+          providerUpdatedAt: event.asOf,
+          updatedAt: ctx.now,
+        })
+        .where(eq(subscriptions.id, subscription.id));
+      return { result: 'applied', detail: `${event.status}${event.cancelAtPeriodEnd ? ', cancels at period end' : ''}` };
+    }
+  }
+}
+
+/**
+ * The subscription is over: no period or term begins after it. A yearly term already paid for keeps
+ * paying out its installments until the term ends, so the cancel takes effect then; a monthly plan's
+ * periods already granted keep their credits until they expire.
+ */
+async function end(
+  tx: Database,
+  subscription: Subscription,
+  endedAt: Date,
+  asOf: Date,
+  ctx: BillingContext,
 ): Promise<Omit<BillingOutcome, 'type'>> {
-  throw new Error('updateSubscriptionState: not written yet');
+  const effective =
+    subscription.billing === 'yearly' && subscription.endsAt && subscription.endsAt > endedAt ? subscription.endsAt : endedAt;
+  const canceled = await cancelSubscription(tx, { subscriptionId: subscription.id, now: effective });
+  if (!canceled.ok) throw new Error(canceled.message);
+  await tx
+    .update(subscriptions)
+    .set({ cancelAtPeriodEnd: false, providerUpdatedAt: asOf, updatedAt: ctx.now })
+    .where(eq(subscriptions.id, subscription.id));
+  return { result: 'applied', detail: `ended; nothing due from ${effective.toISOString()} is granted` };
 }

@@ -1,0 +1,62 @@
+import 'server-only';
+import { eq, sql } from 'drizzle-orm';
+import {
+  billingCustomers,
+  payments,
+  subscriptions,
+  users,
+  type Payment,
+  type PaymentProviderId,
+  type Subscription,
+} from '@/lib/server/db/schema';
+import type { Database } from '@/lib/server/db/types';
+
+// The rows the billing handlers share: who the customer is, what was paid, and the subscription a
+// payment belongs to. Each is written once under its provider id; a second event for the same object
+// finds the first row instead of writing another.
+
+/** `{provider}:{the provider's id}`: the id of a payment row, and the root of every key its grants use. */
+export const paymentRowId = (provider: PaymentProviderId, providerPaymentId: string) => `${provider}:${providerPaymentId}`;
+
+export async function userExists(tx: Database, userId: string): Promise<boolean> {
+  const [row] = await tx.select({ id: users.id }).from(users).where(eq(users.id, userId));
+  return row !== undefined;
+}
+
+/** Remembers the provider's customer of a user (the billing portal needs it); the first one recorded stays. */
+export async function rememberCustomer(tx: Database, provider: PaymentProviderId, customerId: string | null | undefined, userId: string) {
+  if (!customerId) return;
+  await tx.insert(billingCustomers).values({ provider, customerId, userId }).onConflictDoNothing();
+}
+
+/**
+ * Records a payment, once: `created: false` when its row exists already (a redelivery, the same
+ * payment under another event id, the success page racing the webhook), and then nothing is granted
+ * again. A concurrent insert of the same id waits for the first transaction and then finds its row.
+ */
+export async function recordPayment(
+  tx: Database,
+  values: typeof payments.$inferInsert,
+): Promise<{ created: true; payment: Payment } | { created: false; payment: Payment }> {
+  const [created] = await tx.insert(payments).values(values).onConflictDoNothing().returning();
+  if (created) return { created: true, payment: created };
+  const [existing] = await tx.select().from(payments).where(eq(payments.id, values.id));
+  if (existing!.userId !== values.userId || existing!.productId !== values.productId) {
+    throw new Error(`payment ${values.id} was recorded for another user or product`);
+  }
+  return { created: false, payment: existing! };
+}
+
+/** Adds what a grant gave to the payment that paid for it (shown on the billing page). */
+export async function addCreditsToPayment(tx: Database, paymentId: string, credits: number) {
+  await tx
+    .update(payments)
+    .set({ creditsGranted: sql`${payments.creditsGranted} + ${credits}` })
+    .where(eq(payments.id, paymentId));
+}
+
+/** The subscription, locked: every billing change of a subscription takes this lock first (then its schedules, then the balance). */
+export async function lockSubscription(tx: Database, subscriptionId: string): Promise<Subscription | undefined> {
+  const [row] = await tx.select().from(subscriptions).where(eq(subscriptions.id, subscriptionId)).for('update');
+  return row;
+}
