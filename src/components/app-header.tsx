@@ -25,6 +25,8 @@ async function SignedIn({ userId, email }: { userId: string; email: string }) {
   const [balance, format] = await Promise.all([getDb().then((db) => getCreditBalance(db, { userId })), getRequestFormatters()]);
   return (
     <nav className={styles.nav}>
+      <Link href="/pricing">Pricing</Link>
+      <Link href="/billing">Billing</Link>
       <Link href="/credits" className={styles.badge} data-testid="balance-badge" title="Your credit balance">
         {format.credits(balance)} credits
       </Link>
@@ -41,6 +43,7 @@ async function SignedIn({ userId, email }: { userId: string; email: string }) {
 function SignedOut() {
   return (
     <nav className={styles.nav}>
+      <Link href="/pricing">Pricing</Link>
       <Link href="/sign-in">Sign in</Link>
       <Link href="/sign-up" className={styles.cta}>
         Sign up
