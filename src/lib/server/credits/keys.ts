@@ -10,6 +10,8 @@ export const creditKeys = {
   lifetimeMonth: (subscriptionId: string, month: Date) => `lifetime:${subscriptionId}:${utcMonthKey(month)}`,
   installment: (scheduleId: string, n: number) => `schedule:${scheduleId}:${n}`,
   purchase: (purchaseId: string) => `purchase:${purchaseId}`,
+  /** The operation key of what a refund or dispute took back (its entries, one per batch; no operation row). */
+  revoke: (provider: string, reversalId: string) => `revoke:${provider}:${reversalId}`,
 };
 
 /** The same keys built in SQL from column expressions (dates as UTC timestamptz). */
@@ -27,10 +29,10 @@ export const creditKeysSql = {
 
 /**
  * Ledger operation keys the engine writes itself, with no operation row (`expire:{batchId}`,
- * `void:{jobRunId}:{batchId}`): a caller's key may not start with them, or its entries would mix
- * with the engine's under one operation key.
+ * `void:{jobRunId}:{batchId}`, `revoke:{provider}:{reversalId}`): a caller's key may not start with
+ * them, or its entries would mix with the engine's under one operation key.
  */
-export const ENGINE_KEY_PREFIXES = ['expire:', 'void:'] as const;
+export const ENGINE_KEY_PREFIXES = ['expire:', 'void:', 'revoke:'] as const;
 
 /** Prefixes of the keys the engine's grants use (above): a spend may not take one, or it would block that grant. */
 export const GRANT_KEY_PREFIXES = ['signup:', 'free:', 'subscription:', 'lifetime:', 'schedule:', 'purchase:'] as const;

@@ -35,10 +35,11 @@ export function postGrantedBatches(p: { jobId: string; now: string }): SQL {
 /**
  * Posts what batches lost in the same statement (a CTE named `lost`, with id, user_id, lost > 0):
  * one entry of `kind` per batch under the key `key` builds from the batch id (`b.id`), and the
- * balances, with the loss added to `total` (expiry to total_expired; a void counts as consumed).
+ * balances, with the loss added to `total` (expiry to total_expired; a void, and credits a refund or
+ * dispute took back (`revoke`), count as consumed).
  */
 export function postLostCredits(p: {
-  kind: 'expire' | 'void';
+  kind: 'expire' | 'void' | 'revoke';
   key: (batchId: SQL) => SQL;
   total: 'total_expired' | 'total_consumed';
   jobId: string | null;
