@@ -2,13 +2,16 @@ import { addMonths } from 'date-fns';
 import { count, eq, like } from 'drizzle-orm';
 import { describe, expect, it, test } from 'vitest';
 import { GET, POST } from '@/app/api/webhooks/stripe/route';
-import { billingEvents, creditBatches, creditLedger, payments } from '@/lib/server/db/schema';
+import { billingEvents, creditBatches, creditLedger, paymentReversals, payments } from '@/lib/server/db/schema';
 import { onRealServer, setupTestDatabase } from '@tests/helpers/db';
 import { makeUser } from '@tests/helpers/factories';
 import { expectInvariants } from '@tests/helpers/invariants';
+import { balanceOf } from '@tests/helpers/queries';
 import {
+  chargeObject,
   checkoutSessionObject,
   invoiceObject,
+  refundObject,
   setupStripeStandIn,
   stripeEvent,
   stripeSignature,
@@ -157,6 +160,27 @@ describe('payments become credits once', () => {
         .from(payments)
         .where(eq(payments.id, `stripe:${invoice.id}`)),
     ).toHaveLength(1);
+    await expectInvariants(t.db, user.id);
+  });
+});
+
+describe('refunds take back once', () => {
+  it('a pack refunded through refund.created and then charge.refunded is taken back once, found by its payment intent', async () => {
+    const { user, session, event } = await packPurchase();
+    await POST(stripeWebhookRequest(event));
+    expect(await balanceOf(t.db, user.id)).toBe(500);
+    const refund = refundObject({ paymentIntent: session.payment_intent, charge: `ch_${user.id}`, amount: 500 });
+    for (const delivery of [
+      stripeEvent('refund.created', refund),
+      stripeEvent('charge.refunded', chargeObject({ id: `ch_${user.id}`, paymentIntent: session.payment_intent!, refunds: [refund] })),
+    ]) {
+      expect(await (await POST(stripeWebhookRequest(delivery))).json()).toEqual({ received: true });
+    }
+    const reversals = await t.db.select().from(paymentReversals).where(eq(paymentReversals.userId, user.id));
+    expect(reversals.map((reversal) => [reversal.id, reversal.paymentId, reversal.creditsTakenBack])).toEqual([
+      [expect.stringContaining(refund.id), `stripe:${session.id}`, 500],
+    ]);
+    expect(await balanceOf(t.db, user.id)).toBe(0);
     await expectInvariants(t.db, user.id);
   });
 });
