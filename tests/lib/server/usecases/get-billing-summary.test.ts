@@ -70,7 +70,7 @@ describe('the billing summary', () => {
   it('shows a refund on its payment: the state, the amount, and what was taken back or already spent', async () => {
     const user = await makeUser(t.db);
     const orderId = await buyWithTestCheckout(user.id, 'pack-500', now);
-    const spent = await consumeCredits(t.db, { userId: user.id, amount: 300, idempotencyKey: 'spend-before-refund', now });
+    const spent = await consumeCredits(t.db, { userId: user.id, amount: 300, reason: 'test', idempotencyKey: 'spend-before-refund', now });
     expect(spent.ok).toBe(true);
 
     await applyBillingEvents(t.db, {
