@@ -26,12 +26,16 @@ const idOf = (value: string | { id: string } | null | undefined): string | null 
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value.length > 0 ? value : undefined);
 
-/** Our plan or pack id: the checkout's `metadata.productId`, else the product whose CREEM_PRODUCT_<ID> is Creem's product id. */
+/**
+ * Our plan or pack id: the product whose CREEM_PRODUCT_<ID> is Creem's product id, else the checkout's
+ * `metadata.productId`. Creem's product comes first because Creem copies the checkout's metadata onto
+ * the subscription once: after a plan change in Creem the metadata still names the first plan.
+ */
 function ourProductId(metadata: Record<string, unknown> | null | undefined, creemProductId: string | null): string | undefined {
-  const named = text(metadata?.productId);
-  if (named) return named;
-  if (!creemProductId) return undefined;
-  return [...creditsConfig.plans, ...creditsConfig.packs].find((product) => providerProductId('creem', product.id) === creemProductId)?.id;
+  const mapped = creemProductId
+    ? [...creditsConfig.plans, ...creditsConfig.packs].find((product) => providerProductId('creem', product.id) === creemProductId)
+    : undefined;
+  return mapped?.id ?? text(metadata?.productId);
 }
 
 const normalized = (event: unknown): BillingEvent => billingEventSchema.parse(event);

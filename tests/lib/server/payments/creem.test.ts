@@ -30,6 +30,7 @@ const constantTimeEqual = vi.mocked(timingSafeEqual);
 const PACK_PRODUCT = 'prod_pack500';
 const MONTHLY_PRODUCT = 'prod_pro_monthly';
 const YEARLY_PRODUCT = 'prod_pro_yearly';
+const STARTER_PRODUCT = 'prod_starter_monthly';
 
 setupEnv({
   CREEM_API_KEY: CREEM_TEST_KEY,
@@ -38,6 +39,7 @@ setupEnv({
   CREEM_PRODUCT_PACK_500: PACK_PRODUCT,
   CREEM_PRODUCT_PRO_MONTHLY: MONTHLY_PRODUCT,
   CREEM_PRODUCT_PRO_YEARLY: YEARLY_PRODUCT,
+  CREEM_PRODUCT_STARTER_MONTHLY: STARTER_PRODUCT,
 });
 
 const buyer = { userId: 'user-1', productId: 'pack-500', orderId: 'order-1' };
@@ -155,6 +157,11 @@ describe('verifyWebhook normalizes Creem events', () => {
     expect(events).toMatchObject([{ type: 'one_time_payment_succeeded', productId: 'pack-500', userId: 'user-1' }]);
   });
 
+  test('a Creem product with no CREEM_PRODUCT_<ID> is named by the checkout’s metadata.productId', async () => {
+    const object = creemCheckoutObject({ orderId: 'ord_7', creemProductId: 'prod_not_in_env', metadata: buyer });
+    expect((await normalize('checkout.completed', object)).events).toMatchObject([{ productId: 'pack-500' }]);
+  });
+
   test('a subscription’s checkout gives nothing: subscription.paid pays its first period, keyed by its transaction', async () => {
     const object = creemCheckoutObject({ orderId: 'ord_3', creemProductId: MONTHLY_PRODUCT, metadata: subscriber, recurring: true });
     expect((await normalize('checkout.completed', object)).events).toEqual([]);
@@ -254,6 +261,12 @@ describe('verifyWebhook normalizes Creem events', () => {
         asOf: eventAt,
       },
     ]);
+  });
+
+  test('after a plan change in Creem, the subscription’s product names the plan, not the metadata of its first checkout', async () => {
+    const object = creemSubscriptionObject({ creemProductId: STARTER_PRODUCT, metadata: subscriber });
+    expect((await normalize('subscription.update', object)).events).toMatchObject([{ productId: 'starter-monthly' }]);
+    expect((await normalize('subscription.paid', object)).events).toMatchObject([{ productId: 'starter-monthly' }]);
   });
 
   test('subscription.canceled is Creem’s terminal state: the subscription ended when it was canceled', async () => {
