@@ -3,7 +3,7 @@ import { redirect } from 'next/navigation';
 import { z } from 'zod';
 import { getCurrentUser } from '@/lib/server/auth/session';
 import { getDb } from '@/lib/server/db';
-import { startCheckout } from '@/lib/server/usecases/start-checkout';
+import { startCheckout, type StartCheckoutResult } from '@/lib/server/usecases/start-checkout';
 import { validatedAction } from '@/lib/server/validated-action';
 import { requestOrigin } from './request-origin';
 
@@ -18,7 +18,14 @@ export const buyProduct = validatedAction(
   async ({ productId }): Promise<BuyState> => {
     const user = await getCurrentUser();
     if (!user) redirect('/sign-in?next=/pricing');
-    const result = await startCheckout(await getDb(), { userId: user.id, email: user.email, productId, origin: await requestOrigin() });
+    let result: StartCheckoutResult;
+    try {
+      result = await startCheckout(await getDb(), { userId: user.id, email: user.email, productId, origin: await requestOrigin() });
+    } catch (error) {
+      // The provider is down or answered with an error: nothing was charged, the buyer may simply try again.
+      console.error(`[checkout] starting a checkout of ${productId} for ${user.id} failed:`, error);
+      return { error: 'The payment provider could not be reached. Nothing was charged; try again in a moment.' };
+    }
     if (!result.ok) return { error: result.message };
     redirect(result.url);
   },

@@ -31,7 +31,7 @@ export function describeCredits(product: Plan | CreditPack, format: Formatters):
     case 'monthly':
       return [
         `${credits(product.creditsPerPeriod, format)} each month you are billed`,
-        `Valid until the end of that month${product.graceDays > 0 ? ` (+ ${days(product.graceDays)} of grace)` : ''}`,
+        `Valid until that billing period ends${product.graceDays > 0 ? ` (+ ${days(product.graceDays)} of grace)` : ''}`,
       ];
     case 'yearly': {
       const each = Math.floor(product.totalCredits / product.installments);
