@@ -7,6 +7,7 @@ import { expectInvariants } from '@tests/helpers/invariants';
 import { balanceOf, batchesOf } from '@tests/helpers/queries';
 import { creditsConfig, findPlan, type YearlyPlan } from '@/config/credits';
 import { payments, subscriptions } from '@/lib/server/db/schema';
+import { WebhookSignatureError } from '@/lib/server/payments/provider';
 import { testProvider } from '@/lib/server/payments/test-checkout';
 import { completeTestCheckout, testCheckoutEvents } from '@/lib/server/usecases/complete-test-checkout';
 import { installmentAmount } from '@/lib/server/usecases/start-subscription';
@@ -127,6 +128,10 @@ describe('the test checkout’s Pay button', () => {
     expect(await balanceOf(t.db, owner.id)).toBe(0);
     expect(await balanceOf(t.db, stranger.id)).toBe(0);
     expect(await ordersOf(t.db, owner.id)).toMatchObject([{ status: 'pending' }]);
+  });
+
+  it('the test provider has no webhook: any delivery to it is refused as unsigned', async () => {
+    await expect(testProvider.verifyWebhook('{}', new Headers())).rejects.toBeInstanceOf(WebhookSignatureError);
   });
 
   it('is refused in production, and grants nothing', async () => {
