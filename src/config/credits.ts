@@ -117,20 +117,20 @@ export const creditsConfig: CreditsConfig = creditsConfigSchema.parse({
     // One grace day: the grant job runs once a day (01:00 UTC), so a period that starts at 15:00 is
     // granted the next morning; the previous period's credits stay spendable until then.
     {
-      id: 'starter-monthly',
-      name: 'Starter (monthly)',
-      billing: 'monthly',
-      price: { amount: 700, currency: 'usd' },
-      creditsPerPeriod: 300,
-      graceDays: 1,
-      category: 'paid',
-    },
-    {
       id: 'pro-monthly',
       name: 'Pro (monthly)',
       billing: 'monthly',
       price: { amount: 1_900, currency: 'usd' },
       creditsPerPeriod: 1_000,
+      graceDays: 1,
+      category: 'paid',
+    },
+    {
+      id: 'starter-monthly',
+      name: 'Starter (monthly)',
+      billing: 'monthly',
+      price: { amount: 700, currency: 'usd' },
+      creditsPerPeriod: 300,
       graceDays: 1,
       category: 'paid',
     },

@@ -107,7 +107,8 @@ describe('migrating an existing install to 64-bit amounts and one key namespace'
     const types = await queryRows<{ column_name: string; data_type: string }>(
       db,
       sql`select table_name || '.' || column_name as column_name, data_type from information_schema.columns
-           where table_schema = 'public' and column_name in ('balance', 'amount', 'remaining', 'delta', 'balance_after', 'credits_remaining')
+           where table_schema = 'public' and table_name like 'credit%'
+             and column_name in ('balance', 'amount', 'remaining', 'delta', 'balance_after', 'credits_remaining')
            order by 1`,
     );
     expect(types.every((t) => t.data_type === 'bigint')).toBe(true);

@@ -24,12 +24,17 @@ describe('schema', () => {
     );
     expect(rows.map((r) => r.table_name)).toEqual([
       'accounts',
+      'billing_customers',
+      'billing_events',
+      'checkout_orders',
       'credit_balances',
       'credit_batches',
       'credit_ledger',
       'credit_operations',
       'credit_schedules',
       'job_runs',
+      'payment_reversals',
+      'payments',
       'sessions',
       'subscriptions',
       'users',

@@ -43,6 +43,7 @@ describe('amounts beyond 32 bits', () => {
           id: 'tokens-yearly',
           name: 'Tokens',
           billing: 'yearly',
+          price: { amount: 100_000, currency: 'usd' },
           totalCredits: 5_000_000_000,
           installments: 12,
           intervalMonths: 1,
@@ -68,7 +69,16 @@ describe('amounts beyond 32 bits', () => {
   it('config refuses an amount above MAX_CREDITS', () => {
     const parsed = creditsConfigSchema.safeParse({
       ...creditsConfig,
-      packs: [{ id: 'huge', name: 'Huge', credits: MAX_CREDITS + 1, validityDays: null, category: 'paid' }],
+      packs: [
+        {
+          id: 'huge',
+          name: 'Huge',
+          price: { amount: 100, currency: 'usd' },
+          credits: MAX_CREDITS + 1,
+          validityDays: null,
+          category: 'paid',
+        },
+      ],
     });
     expect(parsed.success).toBe(false);
   });
@@ -104,7 +114,17 @@ describe('amounts beyond 32 bits', () => {
     const huge = 2 ** 51;
     const config = creditsConfigSchema.parse({
       ...creditsConfig,
-      plans: [{ id: 'huge-monthly', name: 'Huge', billing: 'monthly', creditsPerPeriod: huge, graceDays: 0, category: 'paid' }],
+      plans: [
+        {
+          id: 'huge-monthly',
+          name: 'Huge',
+          billing: 'monthly',
+          price: { amount: 100_000, currency: 'usd' },
+          creditsPerPeriod: huge,
+          graceDays: 0,
+          category: 'paid',
+        },
+      ],
     });
     await emptyCreditsTables(t.db); // the job walks every user
     for (let i = 0; i < 5; i++) {
