@@ -161,6 +161,8 @@ function History({ entries, firstPage, format }: { entries: CreditHistoryEntry[]
         <tbody>
           {entries.map((entry) => {
             const reason = typeof entry.metadata?.reason === 'string' ? entry.metadata.reason : null;
+            // A refund's entries name the payment they belong to (`stripe:in_…`), as the billing page lists it.
+            const payment = entry.kind === 'revoke' && typeof entry.metadata?.paymentId === 'string' ? entry.metadata.paymentId : null;
             return (
               <tr key={entry.id}>
                 <td>
@@ -169,6 +171,7 @@ function History({ entries, firstPage, format }: { entries: CreditHistoryEntry[]
                 <td>
                   {kindLabels[entry.kind]}
                   {reason && <span className={styles.reason}>{reasonLabels[reason] ?? reason}</span>}
+                  {payment && <span className={styles.reason}>payment {payment}</span>}
                 </td>
                 <td className={`${styles.num} ${entry.delta > 0 ? styles.plus : styles.minus}`}>
                   {entry.delta > 0 ? '+' : '−'}
