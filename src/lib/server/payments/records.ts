@@ -18,9 +18,23 @@ import type { Database } from '@/lib/server/db/types';
 /** `{provider}:{the provider's id}`: the id of a payment row, and the root of every key its grants use. */
 export const paymentRowId = (provider: PaymentProviderId, providerPaymentId: string) => `${provider}:${providerPaymentId}`;
 
-export async function userExists(tx: Database, userId: string): Promise<boolean> {
-  const [row] = await tx.select({ id: users.id }).from(users).where(eq(users.id, userId));
-  return row !== undefined;
+/**
+ * Why a paid object cannot be credited here, or null when it can: its product is not one this
+ * handler sells (`expected` says which), or its user does not exist. The caller records the event as
+ * ignored with this reason; the log line names the payment for support.
+ */
+export async function whyNotCredited(
+  tx: Database,
+  p: { paymentId: string; userId: string; productId: string; productFits: boolean; expected: string },
+): Promise<string | null> {
+  let reason: string | null = null;
+  if (!p.productFits) reason = `"${p.productId}" is not ${p.expected} of src/config`;
+  else {
+    const [user] = await tx.select({ id: users.id }).from(users).where(eq(users.id, p.userId));
+    if (!user) reason = `no user "${p.userId}"`;
+  }
+  if (reason) console.error(`[billing] payment ${p.paymentId}: ${reason}; nothing granted`);
+  return reason;
 }
 
 /** Remembers the provider's customer of a user (the billing portal needs it); the first one recorded stays. */

@@ -4,7 +4,7 @@ import { findProduct } from '@/config/credits';
 import { subscriptions } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import type { BillingEventOf } from '@/lib/server/payments/events';
-import { addCreditsToPayment, paymentRowId, recordPayment, rememberCustomer, userExists } from '@/lib/server/payments/records';
+import { addCreditsToPayment, paymentRowId, recordPayment, rememberCustomer, whyNotCredited } from '@/lib/server/payments/records';
 import { creditKeys } from '@/lib/server/credits/keys';
 import type { BillingContext, BillingOutcome } from './apply-billing-webhook';
 import { purchaseCreditPack } from './purchase-credit-pack';
@@ -21,16 +21,12 @@ export async function recordOneTimePayment(
   ctx: BillingContext,
 ): Promise<Omit<BillingOutcome, 'type'>> {
   const product = findProduct(ctx.config, event.productId);
-  if (!product || (product.kind === 'plan' && product.plan.billing !== 'lifetime')) {
-    console.error(
-      `[billing] payment ${event.paymentId} names "${event.productId}", not a pack or a lifetime plan of src/config: nothing granted`,
-    );
-    return { result: 'ignored', detail: `"${event.productId}" is not a pack or lifetime plan` };
-  }
-  if (!(await userExists(tx, event.userId))) {
-    console.error(`[billing] payment ${event.paymentId} names user "${event.userId}", who does not exist: nothing granted`);
-    return { result: 'ignored', detail: `no user "${event.userId}"` };
-  }
+  const ignored = await whyNotCredited(tx, {
+    ...event,
+    productFits: product !== undefined && (product.kind === 'pack' || product.plan.billing === 'lifetime'),
+    expected: 'a pack or the lifetime plan',
+  });
+  if (ignored || !product) return { result: 'ignored', detail: ignored ?? undefined };
   await rememberCustomer(tx, ctx.provider, event.customerId, event.userId);
   const id = paymentRowId(ctx.provider, event.paymentId);
   const common = {

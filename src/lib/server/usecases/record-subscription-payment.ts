@@ -10,7 +10,7 @@ import {
   paymentRowId,
   recordPayment,
   rememberCustomer,
-  userExists,
+  whyNotCredited,
 } from '@/lib/server/payments/records';
 import { creditKeys } from '@/lib/server/credits/keys';
 import { addUtcDays, addUtcMonths, periodIndexAt } from '@/lib/server/credits/time';
@@ -33,16 +33,12 @@ export async function recordSubscriptionPayment(
   ctx: BillingContext,
 ): Promise<Omit<BillingOutcome, 'type'>> {
   const plan = findPlan(ctx.config, event.productId);
-  if (!plan || plan.billing === 'lifetime') {
-    console.error(
-      `[billing] invoice ${event.paymentId} names "${event.productId}", not a monthly or yearly plan of src/config: nothing granted`,
-    );
-    return { result: 'ignored', detail: `"${event.productId}" is not a monthly or yearly plan` };
-  }
-  if (!(await userExists(tx, event.userId))) {
-    console.error(`[billing] invoice ${event.paymentId} names user "${event.userId}", who does not exist: nothing granted`);
-    return { result: 'ignored', detail: `no user "${event.userId}"` };
-  }
+  const ignored = await whyNotCredited(tx, {
+    ...event,
+    productFits: plan !== undefined && plan.billing !== 'lifetime',
+    expected: 'a monthly or yearly plan',
+  });
+  if (ignored || !plan || plan.billing === 'lifetime') return { result: 'ignored', detail: ignored ?? undefined };
   await rememberCustomer(tx, ctx.provider, event.customerId, event.userId);
   const subscription = await findOrCreateSubscription(tx, event, ctx, plan);
   const id = paymentRowId(ctx.provider, event.paymentId);
