@@ -2,6 +2,7 @@ import 'server-only';
 import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { creditsConfig as defaultConfig, findProduct, type CreditsConfig } from '@/config/credits';
+import { env } from '@/env';
 import { billingCustomers, checkoutOrders } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import { checkoutProvider } from '@/lib/server/payments';
@@ -67,11 +68,13 @@ export async function startCheckout(db: Database, params: StartCheckoutParams): 
 }
 
 function notConfigured(provider: PaymentProvider['id'] | null, missing: string[]): StartCheckoutResult {
-  // The details (which variables) go to the server log; the buyer gets a sentence.
-  console.error(`[checkout] ${provider ?? 'no provider'} cannot take payments: ${missing.join(', ')}`);
+  const detail = `${provider ?? 'no provider'}: ${missing.join(', ')}`;
+  console.error(`[checkout] cannot take payments (${detail})`);
+  // Outside production the developer setting the keys is the reader, so the message names what is missing.
+  const hint = env().NODE_ENV === 'production' ? '' : ` (${detail})`;
   return {
     ok: false,
     reason: 'payments_not_configured',
-    message: 'Payments are not set up on this site yet, so nothing can be bought right now.',
+    message: `Payments are not set up on this site yet, so nothing can be bought right now.${hint}`,
   };
 }
