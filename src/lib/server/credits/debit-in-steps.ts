@@ -4,34 +4,24 @@ import { eq, sql } from 'drizzle-orm';
 import { creditOperations, type CreditOperation } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import { pgErrorCode, queryRows, transaction } from '@/lib/server/db/sql';
-import { refuseAmount, type AmountRefusal } from './amounts';
+import { refuseAmount } from './amounts';
 import { refuseKey } from './keys';
-
-export type DebitParams = {
-  userId: string;
-  amount: number;
-  idempotencyKey: string;
-  kind: 'consume' | 'adjust';
-  metadata?: Record<string, unknown>;
-  now: Date;
-};
-
-export type DebitResult =
-  | { ok: true; replayed: boolean; amount: number; balanceAfter: number; entries: number }
-  | { ok: false; reason: 'insufficient_credits'; requested: number; available: number }
-  | AmountRefusal
-  | { ok: false; reason: 'invalid_key' | 'idempotency_conflict'; message: string };
+import { debitRequest, type DebitParams, type DebitResult } from './debit';
 
 type UsableBatch = { id: number; remaining: number };
 type StoredOutcome = Pick<CreditOperation, 'key' | 'userId' | 'amount' | 'kind' | 'balanceAfter' | 'request'>;
 type LockedBalance = { balance: number } & { [K in keyof StoredOutcome]: StoredOutcome[K] | null };
 
 /**
+ * The debit as it was before `credits_debit` (migration 0005): the same rules in five round trips
+ * (begin, the balance lock with the key lookup, the live batches, one write statement, commit). Kept
+ * as the bench's baseline, and run by the tests next to `debitCredits` against the same rules.
+ *
  * Takes `amount` credits from a user's spendable batches in burn-down order: soonest expiry first
  * (never-expiring last), then promotional before paid, then oldest, then id. One ledger entry per
  * batch touched, all under the operation's key. Short of credits: a value, and nothing written.
  */
-export async function debitCredits(db: Database, params: DebitParams): Promise<DebitResult> {
+export async function debitCreditsInSteps(db: Database, params: DebitParams): Promise<DebitResult> {
   const refused = refuseAmount(params.amount) ?? refuseKey(params.idempotencyKey, { forSpend: true });
   if (refused) return refused;
   try {
@@ -119,11 +109,6 @@ export async function debitCredits(db: Database, params: DebitParams): Promise<D
 async function findOperation(db: Database, key: string): Promise<CreditOperation | undefined> {
   const [row] = await db.select().from(creditOperations).where(eq(creditOperations.key, key));
   return row;
-}
-
-/** What a debit's key stands for: a grant's request never looks like it (an adjustment's has a delta). */
-function debitRequest(params: DebitParams) {
-  return { debit: params.kind, userId: params.userId, amount: params.amount };
 }
 
 /** The original outcome of the key's operation, entries included; a conflict when the key named another request. */
