@@ -71,6 +71,18 @@ describe('sign-in', () => {
     expect(api.signInEmail).toHaveBeenCalledWith({ body: { email: 'ann@example.test', password: 'pw' }, headers: expect.any(Headers) });
   });
 
+  it('the page that sent the user to sign in (next=/pricing) is where the user returns; another site never is', async () => {
+    await expect(signIn(initial, form({ email: 'ann@example.test', password: 'pw', next: '/pricing' }))).rejects.toThrow(
+      'redirect /pricing',
+    );
+    await expect(signIn(initial, form({ email: 'ann@example.test', password: 'pw', next: '//evil.example' }))).rejects.toThrow(
+      'redirect /credits',
+    );
+    await expect(
+      signUp(initial, form({ name: 'Ann', email: 'ann@example.test', password: 'correct horse', next: '/billing' })),
+    ).rejects.toThrow('redirect /billing');
+  });
+
   it('a wrong password is refused in words, with the email typed back and no name', async () => {
     api.signInEmail.mockRejectedValue(
       new APIError('UNAUTHORIZED', { code: 'INVALID_EMAIL_OR_PASSWORD', message: 'Invalid email or password' }),

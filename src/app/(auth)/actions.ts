@@ -5,6 +5,7 @@ import { isAPIError } from 'better-auth/api';
 import { z } from 'zod';
 import { getAuth } from '@/lib/server/auth/auth';
 import { validatedAction } from '@/lib/server/validated-action';
+import { safeReturnPath } from '@/lib/return-path';
 
 /** What a sign-in or sign-up form shows after a failed attempt: the message, and what to type back in. */
 export type AuthFormState = { error: string | null; name: string; email: string };
@@ -54,7 +55,8 @@ function refusal(error: unknown): string | null {
 
 /**
  * A sign-in or sign-up action: the form is parsed with `schema`, then `call` asks Better Auth. A refusal
- * Better Auth expects (a taken email, a wrong password) is shown on the form; success goes to the credits page.
+ * Better Auth expects (a taken email, a wrong password) is shown on the form; success goes to the page
+ * the form's hidden `next` names (a path of this site only), else to the credits page.
  */
 function authAction<Schema extends z.ZodType>(schema: Schema, call: (body: z.output<Schema>) => Promise<unknown>) {
   return validatedAction(
@@ -67,7 +69,7 @@ function authAction<Schema extends z.ZodType>(schema: Schema, call: (body: z.out
         if (message === null) throw error;
         return { ...echo(formData), error: message };
       }
-      redirect('/credits');
+      redirect(safeReturnPath(formData.get('next')));
     },
     (error, formData) => ({ ...echo(formData), error }),
   );

@@ -5,10 +5,12 @@ import styles from '@/components/form.module.css';
 
 const initial: AuthFormState = { error: null, name: '', email: '' };
 
-export function SignUpForm() {
+/** `next`: the page to return to after signing in, carried through the form (checked again by the action). */
+export function SignUpForm({ next }: { next: string }) {
   const [state, action, pending] = useActionState(signUp, initial);
   return (
     <form action={action} className={styles.form} noValidate>
+      <input type="hidden" name="next" value={next} />
       <label className={styles.field}>
         <span>Name</span>
         <input className={styles.input} name="name" autoComplete="name" required defaultValue={state.name} />
@@ -34,10 +36,11 @@ export function SignUpForm() {
   );
 }
 
-export function SignInForm() {
+export function SignInForm({ next }: { next: string }) {
   const [state, action, pending] = useActionState(signIn, initial);
   return (
     <form action={action} className={styles.form} noValidate>
+      <input type="hidden" name="next" value={next} />
       <label className={styles.field}>
         <span>Email</span>
         <input className={styles.input} name="email" type="email" autoComplete="email" required defaultValue={state.email} />
