@@ -106,8 +106,13 @@ export function paymentOfInvoice(
   };
   const lines = subscriptionItemLines(invoice);
 
-  if (invoice.billing_reason === 'subscription_create' || invoice.billing_reason === 'subscription_cycle') {
-    const line = lines.find((candidate) => !candidate.parent?.subscription_item_details?.proration);
+  // A new period charged in full: a subscription's first invoice, a renewal, or a plan change that
+  // reset the billing cycle (a switch between monthly and yearly charges the new price for a new period
+  // on an ordinary line, beside a negative proration line crediting the unused old plan).
+  const newPeriod = lines.find((candidate) => !candidate.parent?.subscription_item_details?.proration && candidate.amount > 0);
+  const cycle = invoice.billing_reason === 'subscription_create' || invoice.billing_reason === 'subscription_cycle';
+  if (cycle || (invoice.billing_reason === 'subscription_update' && newPeriod)) {
+    const line = newPeriod ?? lines.find((candidate) => !candidate.parent?.subscription_item_details?.proration);
     // Without its line the period is unknown (the invoice's own period_start/end is the previous
     // period for a renewal): fail loudly so Stripe retries and an operator sees it.
     if (!line) throw new Error(`Stripe invoice ${invoice.id} has no subscription line item: cannot tell the period it pays`);
@@ -124,8 +129,8 @@ export function paymentOfInvoice(
   }
 
   if (invoice.billing_reason === 'subscription_update') {
-    // An upgrade's invoice credits the unused old plan (a negative line) and charges the new plan
-    // for the rest of the period (the positive one): that line names the new plan and the period.
+    // An upgrade within the cycle credits the unused old plan (a negative line) and charges the new plan
+    // for the rest of the period (the positive proration line): that line names the new plan and the period.
     const line = lines.find((candidate) => candidate.parent?.subscription_item_details?.proration && candidate.amount > 0);
     if (!line) return [];
     const productId = productOfStripePrice(priceOfLine(line)) ?? metadata.productId;
