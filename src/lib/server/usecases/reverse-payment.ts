@@ -45,12 +45,16 @@ export async function reversePayment(tx: Database, event: Reversal, ctx: Billing
 
   const refundable = payment.amount - payment.amountRefunded;
   const amount = Math.min(event.amount, refundable);
+  const refundedAfter = payment.amountRefunded + amount;
   const unspent = sum(batches.filter((b) => b.live).map((b) => b.remaining));
   const granted = sum(batches.map((b) => b.amount));
-  // The last of the money back takes every unspent credit; a part takes its share of what is still unspent.
-  const takenBack = amount === refundable ? unspent : mulDiv(unspent, amount, refundable, 'floor');
-  // What this reversal's share of everything granted would have been, less what it could take back.
-  const notRecovered = payment.amount === 0 ? 0 : Math.max(0, mulDiv(granted, amount, payment.amount, 'round') - takenBack);
+  // The refunded money's share of the credits the payment granted (all of them once it is all
+  // refunded), less what earlier reversals of it already accounted for; of that share, what is still
+  // unspent comes back and the rest (spent, or expired) is recorded as not recovered.
+  const shareAfter = refundedAfter === payment.amount ? granted : mulDiv(granted, refundedAfter, payment.amount, 'round');
+  const share = Math.max(0, shareAfter - (await accountedFor(tx, payment.id)));
+  const takenBack = Math.min(share, unspent);
+  const notRecovered = share - takenBack;
 
   await takeBack(tx, {
     takes: allocate(batches, takenBack),
@@ -68,10 +72,9 @@ export async function reversePayment(tx: Database, event: Reversal, ctx: Billing
     creditsNotRecovered: notRecovered,
     createdAt: ctx.now,
   });
-  const amountRefunded = payment.amountRefunded + amount;
   await tx
     .update(payments)
-    .set({ amountRefunded, status: statusAfter(payment, event.kind, amountRefunded) })
+    .set({ amountRefunded: refundedAfter, status: statusAfter(payment, event.kind, refundedAfter) })
     .where(eq(payments.id, payment.id));
   return {
     result: 'applied',
@@ -167,7 +170,10 @@ async function stopFutureCredits(tx: Database, payment: Payment, now: Date): Pro
  * expired and not past its expiry (what the expire job has not swept yet is its to record, as a void does).
  */
 async function lockPaidBatches(tx: Database, payment: Payment, now: Date): Promise<PaidBatch[]> {
-  // A payment that granted at once without recording its key is a bug to fix, not credits to let go.
+  // A pack or proration that granted at once without recording its key is a bug to fix, not credits to
+  // let go. A period payment without one paid for a period another payment had already paid (a
+  // duplicate charge): it bought nothing, and its refund takes nothing.
+  if (payment.kind === 'period' && !payment.grantKey) return [];
   if (!['term', 'lifetime'].includes(payment.kind) && !payment.grantKey)
     throw new Error(`reversePayment: payment ${payment.id} has no grant key`);
   const paidFor =
@@ -185,6 +191,15 @@ async function lockPaidBatches(tx: Database, payment: Payment, now: Date): Promi
          order by expires_at asc nulls last, id
            for update`,
   ).then((rows) => rows.map((row) => ({ ...row, id: Number(row.id), amount: Number(row.amount), remaining: Number(row.remaining) })));
+}
+
+/** Credits earlier reversals of the payment took back or recorded as not recovered. */
+async function accountedFor(tx: Database, paymentId: string): Promise<number> {
+  const [row] = await tx
+    .select({ total: sql<number>`coalesce(sum(${paymentReversals.creditsTakenBack} + ${paymentReversals.creditsNotRecovered}), 0)::bigint` })
+    .from(paymentReversals)
+    .where(eq(paymentReversals.paymentId, paymentId));
+  return Number(row!.total);
 }
 
 /** Splits `total` over the live batches in the order given (soonest expiry first), never more than a batch holds. */

@@ -79,15 +79,25 @@ describe('a credit pack refunded', () => {
     await expectInvariants(t.db, user.id);
   });
 
-  it('a refund of half the price takes half of what is unspent, and counts the rest of its share as not recovered', async () => {
+  it('a refund of half the price takes back half the credits while that many are unspent: nothing is recorded as not recovered', async () => {
     const user = await makeUser(t.db);
     const payment = await makePackPayment(t.db, { userId: user.id, now: bought });
     await spend(user.id, 100);
     await apply([reversalOf(payment, { amount: 250, at: refundedAt, reversalId: 're_half' })]);
-    // Unspent 400, half of it taken back; the refund's share is 250 credits, 50 of them already spent.
-    expect(await reversalRow('stripe:re_half')).toMatchObject({ amount: 250, creditsTakenBack: 200, creditsNotRecovered: 50 });
-    expect(await balanceOf(t.db, user.id)).toBe(200);
+    // The refund's share is 250 credits; 400 are unspent, so all 250 come back.
+    expect(await reversalRow('stripe:re_half')).toMatchObject({ amount: 250, creditsTakenBack: 250, creditsNotRecovered: 0 });
+    expect(await balanceOf(t.db, user.id)).toBe(150);
     expect(await paymentRow(payment.id)).toMatchObject({ amountRefunded: 250, status: 'partially_refunded' });
+    await expectInvariants(t.db, user.id);
+  });
+
+  it('a refund of half the price after 300 of 500 were spent takes back the 200 left and records 50 as spent', async () => {
+    const user = await makeUser(t.db);
+    const payment = await makePackPayment(t.db, { userId: user.id, now: bought });
+    await spend(user.id, 300);
+    await apply([reversalOf(payment, { amount: 250, at: refundedAt, reversalId: 're_half_spent' })]);
+    expect(await reversalRow('stripe:re_half_spent')).toMatchObject({ creditsTakenBack: 200, creditsNotRecovered: 50 });
+    expect(await balanceOf(t.db, user.id)).toBe(0);
     await expectInvariants(t.db, user.id);
   });
 
