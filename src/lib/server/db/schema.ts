@@ -446,6 +446,21 @@ export const billingEvents = pgTable(
   (t) => [primaryKey({ columns: [t.provider, t.eventId] })],
 );
 
+/**
+ * The end of a subscription the app had not seen yet (its deletion arrived before its first paid
+ * invoice): remembered here, and applied when that invoice creates the subscription.
+ */
+export const billingSubscriptionEnds = pgTable(
+  'billing_subscription_ends',
+  {
+    provider: text('provider', { enum: paymentProviders }).notNull(),
+    subscriptionId: text('subscription_id').notNull(),
+    endedAt: timestamptz('ended_at').notNull(),
+    asOf: timestamptz('as_of').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.provider, t.subscriptionId] })],
+);
+
 /** A refund or dispute of a payment, by the provider's id, and what it took back. */
 export const paymentReversals = pgTable(
   'payment_reversals',

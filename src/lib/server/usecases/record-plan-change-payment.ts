@@ -1,5 +1,5 @@
 import 'server-only';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import { findPlan } from '@/config/credits';
 import { creditBatches, payments, subscriptions } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
@@ -62,20 +62,18 @@ export async function recordPlanChangePayment(
     createdAt: ctx.now,
   });
   if (!recorded.created) return { result: 'replayed' };
-  await tx.update(subscriptions).set({ planId: plan.id, updatedAt: ctx.now }).where(eq(subscriptions.id, subscription.id));
+  // The change is the newest thing known of the plan: a renewal of this period collected late does not undo it.
+  await tx
+    .update(subscriptions)
+    .set({
+      planId: plan.id,
+      providerUpdatedAt: sql`greatest(${subscriptions.providerUpdatedAt}, ${event.changedAt.toISOString()}::timestamptz)`,
+      updatedAt: ctx.now,
+    })
+    .where(eq(subscriptions.id, subscription.id));
 
-  // What this period has had so far: its period grant and the upgrades already paid in it.
-  const [had] = await tx
-    .select({ credits: sql<number>`coalesce(sum(${creditBatches.amount}), 0)::bigint` })
-    .from(creditBatches)
-    .where(
-      sql`${creditBatches.idempotencyKey} = ${creditKeys.subscriptionPeriod(subscription.id, periodStart)}
-          or ${creditBatches.idempotencyKey} in (
-            select ${payments.grantKey} from ${payments}
-             where ${and(eq(payments.subscriptionId, subscription.id), eq(payments.kind, 'proration'), eq(payments.periodStart, periodStart))}
-               and ${payments.id} <> ${id})`,
-    );
-  const difference = plan.creditsPerPeriod - Number(had!.credits);
+  const had = await periodCredits(tx, subscription.id, periodStart, id, ctx);
+  const difference = plan.creditsPerPeriod - had;
   const left = Math.max(0, periodEnd.getTime() - Math.max(event.changedAt.getTime(), periodStart.getTime()));
   const credits = Math.floor((difference * left) / (periodEnd.getTime() - periodStart.getTime()));
   if (credits <= 0) return { result: 'applied', detail: 'no more credits than the period had: nothing granted' };
@@ -96,4 +94,44 @@ export async function recordPlanChangePayment(
   if (!grant.ok) throw new Error(`upgrade ${key} could not be granted: ${grant.message}`);
   await addCreditsToPayment(tx, id, grant.batch.amount);
   return { result: 'applied', detail: `${credits} credits for the rest of the period` };
+}
+
+/**
+ * What the period had before this change: its period grant (or, when its invoice has not been paid
+ * yet, the credits it will grant: those of the plan the last paid period was on) and the upgrades
+ * already paid in it. Counting the unpaid period's plan keeps a late renewal and an upgrade from
+ * granting the new plan in full on top of the old one.
+ */
+async function periodCredits(
+  tx: Database,
+  subscriptionId: string,
+  periodStart: Date,
+  paymentId: string,
+  ctx: BillingContext,
+): Promise<number> {
+  const [periodGrant] = await tx
+    .select({ amount: creditBatches.amount })
+    .from(creditBatches)
+    .where(eq(creditBatches.idempotencyKey, creditKeys.subscriptionPeriod(subscriptionId, periodStart)));
+  let base = periodGrant?.amount;
+  if (base === undefined) {
+    const [lastPaid] = await tx
+      .select({ productId: payments.productId })
+      .from(payments)
+      .where(and(eq(payments.subscriptionId, subscriptionId), eq(payments.kind, 'period'), lt(payments.periodStart, periodStart)))
+      .orderBy(desc(payments.periodStart))
+      .limit(1);
+    const lastPlan = lastPaid ? findPlan(ctx.config, lastPaid.productId) : undefined;
+    base = lastPlan?.billing === 'monthly' ? lastPlan.creditsPerPeriod : 0;
+  }
+  const [upgrades] = await tx
+    .select({ credits: sql<number>`coalesce(sum(${creditBatches.amount}), 0)::bigint` })
+    .from(creditBatches)
+    .where(
+      sql`${creditBatches.idempotencyKey} in (
+            select ${payments.grantKey} from ${payments}
+             where ${and(eq(payments.subscriptionId, subscriptionId), eq(payments.kind, 'proration'), eq(payments.periodStart, periodStart))}
+               and ${payments.id} <> ${paymentId})`,
+    );
+  return base + Number(upgrades!.credits);
 }

@@ -1,6 +1,6 @@
 import 'server-only';
 import { eq, sql } from 'drizzle-orm';
-import { findPlan, type MonthlyPlan } from '@/config/credits';
+import { findPlan, type MonthlyPlan, type YearlyPlan } from '@/config/credits';
 import { creditBatches, subscriptions, type Subscription } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import type { BillingEventOf } from '@/lib/server/payments/events';
@@ -16,6 +16,7 @@ import { creditKeys } from '@/lib/server/credits/keys';
 import { addUtcDays, addUtcMonths, periodIndexAt } from '@/lib/server/credits/time';
 import type { BillingContext, BillingOutcome } from './apply-billing-webhook';
 import { grantCredits } from './grant-credits';
+import { applyRememberedEnd } from './update-subscription-state';
 import { startTerm, termEnd } from './start-subscription';
 
 /** How far a provider's period start may sit from the one computed from the anchor and still be that period. */
@@ -40,7 +41,20 @@ export async function recordSubscriptionPayment(
   });
   if (ignored || !plan || plan.billing === 'lifetime') return { result: 'ignored', detail: ignored ?? undefined };
   await rememberCustomer(tx, ctx.provider, event.customerId, event.userId);
-  const subscription = await findOrCreateSubscription(tx, event, ctx, plan);
+  const { subscription, created } = await findOrCreateSubscription(tx, event, ctx, plan);
+  const outcome = await recordPaidPeriod(tx, event, ctx, plan, subscription);
+  // Its end may have come first (a deletion delivered before this invoice): it ends now, after the grant.
+  if (created) await applyRememberedEnd(tx, (await lockSubscription(tx, subscription.id))!, ctx);
+  return outcome;
+}
+
+async function recordPaidPeriod(
+  tx: Database,
+  event: BillingEventOf<'subscription_period_paid'>,
+  ctx: BillingContext,
+  plan: MonthlyPlan | YearlyPlan,
+  subscription: Subscription,
+): Promise<Omit<BillingOutcome, 'type'>> {
   const id = paymentRowId(ctx.provider, event.paymentId);
   const common = {
     id,
@@ -55,8 +69,11 @@ export async function recordSubscriptionPayment(
     paidAt: event.paidAt,
     createdAt: ctx.now,
   };
-  // The latest period paid decides the plan the next periods are granted for (a downgrade takes effect here).
+  // The latest period paid decides the plan the next periods are granted for (a downgrade takes effect
+  // here), unless the provider said something newer of the plan (a state event, a paid plan change):
+  // a renewal collected late must not undo an upgrade made meanwhile.
   const latest = !subscription.currentPeriodEnd || event.periodEnd >= subscription.currentPeriodEnd;
+  const decidesPlan = latest && (!subscription.providerUpdatedAt || event.periodStart >= subscription.providerUpdatedAt);
 
   if (plan.billing === 'yearly') {
     const recorded = await recordPayment(tx, { ...common, kind: 'term', periodStart: event.periodStart, periodEnd: event.periodEnd });
@@ -75,19 +92,24 @@ export async function recordSubscriptionPayment(
       .update(subscriptions)
       .set({
         endsAt: sql`greatest(${subscriptions.endsAt}, ${termEnd(event.periodStart).toISOString()}::timestamptz)`,
-        ...(latest ? { planId: plan.id, billing: plan.billing, currentPeriodEnd: event.periodEnd } : {}),
+        ...(latest ? { currentPeriodEnd: event.periodEnd } : {}),
+        ...(decidesPlan ? { planId: plan.id, billing: plan.billing } : {}),
         ...paidState(subscription, ctx.now),
       })
       .where(eq(subscriptions.id, subscription.id));
     return { result: 'applied', detail: `term from ${event.periodStart.toISOString()}, first installment ${credits} credits` };
   }
 
-  const period = anchoredPeriod(subscription, event.periodStart);
+  const period = anchoredPeriod(subscription, event);
   const key = creditKeys.subscriptionPeriod(subscription.id, period.start);
+  // The period granted already by another payment (a duplicate charge): this one bought nothing, and
+  // its refund must take nothing. Granted by the job (no payment) or by this payment: it is this one's.
+  const [granted] = await tx.select().from(creditBatches).where(eq(creditBatches.idempotencyKey, key));
+  const duplicate = granted !== undefined && granted.purchaseId !== null && granted.purchaseId !== id;
   const recorded = await recordPayment(tx, {
     ...common,
     kind: 'period',
-    grantKey: key,
+    grantKey: duplicate ? null : key,
     periodStart: period.start,
     periodEnd: period.end,
   });
@@ -97,10 +119,18 @@ export async function recordSubscriptionPayment(
     .set({
       anchorAt: period.anchor,
       paidThrough: sql`greatest(${subscriptions.paidThrough}, ${period.end.toISOString()}::timestamptz)`,
-      ...(latest ? { planId: plan.id, billing: plan.billing, currentPeriodEnd: event.periodEnd } : {}),
+      ...(latest ? { currentPeriodEnd: event.periodEnd } : {}),
+      // A monthly plan runs until canceled: a yearly plan renewed as monthly drops its term's end.
+      ...(decidesPlan ? { planId: plan.id, billing: plan.billing, endsAt: null } : {}),
       ...paidState(subscription, ctx.now),
     })
     .where(eq(subscriptions.id, subscription.id));
+  if (duplicate) {
+    console.error(
+      `[billing] payment ${id} paid for ${key}, which payment ${granted.purchaseId} had paid: nothing granted (refund the duplicate)`,
+    );
+    return { result: 'applied', detail: `duplicate of ${granted.purchaseId}: nothing granted` };
+  }
   const credits = await grantPeriod(tx, { subscription, plan, period, key, paymentId: id, ctx });
   return { result: 'applied', detail: credits === null ? 'period already over: nothing granted' : `${credits} credits` };
 }
@@ -115,8 +145,8 @@ async function findOrCreateSubscription(
   event: BillingEventOf<'subscription_period_paid'>,
   ctx: BillingContext,
   plan: { id: string; billing: 'monthly' | 'yearly' },
-): Promise<Subscription> {
-  await tx
+): Promise<{ subscription: Subscription; created: boolean }> {
+  const inserted = await tx
     .insert(subscriptions)
     .values({
       id: event.subscriptionId,
@@ -131,10 +161,13 @@ async function findOrCreateSubscription(
       createdAt: ctx.now,
       updatedAt: ctx.now,
     })
-    .onConflictDoNothing();
+    .onConflictDoNothing()
+    .returning({ id: subscriptions.id });
   const subscription = await lockSubscription(tx, event.subscriptionId);
   if (subscription!.userId !== event.userId) throw new Error(`subscription ${event.subscriptionId} belongs to another user`);
-  return subscription!;
+  if (subscription!.provider !== ctx.provider)
+    throw new Error(`subscription ${event.subscriptionId} is billed by ${subscription!.provider ?? 'an operator'}`);
+  return { subscription: subscription!, created: inserted.length > 0 };
 }
 
 /**
@@ -142,13 +175,19 @@ async function findOrCreateSubscription(
  * the grant job computes, so both use one key. A provider that moved the billing cycle (a period start
  * far from every anchored one) re-anchors the subscription there.
  */
-function anchoredPeriod(subscription: Subscription, providerStart: Date): { anchor: Date; start: Date; end: Date } {
-  const n = periodIndexAt(subscription.anchorAt, new Date(providerStart.getTime() + PERIOD_START_TOLERANCE_MS));
+function anchoredPeriod(
+  subscription: Subscription,
+  paid: { periodStart: Date; periodEnd: Date },
+): { anchor: Date; start: Date; end: Date } {
+  const n = periodIndexAt(subscription.anchorAt, new Date(paid.periodStart.getTime() + PERIOD_START_TOLERANCE_MS));
   const start = n >= 0 ? addUtcMonths(subscription.anchorAt, n) : null;
-  if (start && Math.abs(start.getTime() - providerStart.getTime()) <= PERIOD_START_TOLERANCE_MS) {
+  if (start && Math.abs(start.getTime() - paid.periodStart.getTime()) <= PERIOD_START_TOLERANCE_MS) {
     return { anchor: subscription.anchorAt, start, end: addUtcMonths(subscription.anchorAt, n + 1) };
   }
-  return { anchor: providerStart, start: providerStart, end: addUtcMonths(providerStart, 1) };
+  // An invoice of an earlier cycle delivered late: its own period, under its own key; the anchor (and
+  // so every period the grant job computes) stays where the newer cycle put it.
+  if (paid.periodStart < subscription.anchorAt) return { anchor: subscription.anchorAt, start: paid.periodStart, end: paid.periodEnd };
+  return { anchor: paid.periodStart, start: paid.periodStart, end: addUtcMonths(paid.periodStart, 1) };
 }
 
 /** Grants the period (unless the job already did, under the same key); null when its credits would already be expired. */

@@ -1,7 +1,7 @@
 import 'server-only';
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { findPlan } from '@/config/credits';
-import { subscriptions, type Subscription } from '@/lib/server/db/schema';
+import { billingSubscriptionEnds, subscriptions, type Subscription } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import type { BillingEventOf } from '@/lib/server/payments/events';
 import { lockSubscription, rememberCustomer } from '@/lib/server/payments/records';
@@ -18,7 +18,7 @@ type StateEvent = BillingEventOf<'subscription_state_changed' | 'subscription_en
  */
 export async function updateSubscriptionState(tx: Database, event: StateEvent, ctx: BillingContext): Promise<Omit<BillingOutcome, 'type'>> {
   const subscription = await lockSubscription(tx, event.subscriptionId);
-  if (!subscription) return { result: 'ignored', detail: 'unknown subscription (its first paid invoice creates it)' };
+  if (!subscription) return rememberEndOfUnknown(tx, event, ctx);
   if (subscription.provider !== ctx.provider)
     return { result: 'ignored', detail: `subscription billed by ${subscription.provider ?? 'an operator'}` };
   if (subscription.providerUpdatedAt && event.asOf < subscription.providerUpdatedAt) {
@@ -29,7 +29,7 @@ export async function updateSubscriptionState(tx: Database, event: StateEvent, c
   }
   switch (event.type) {
     case 'subscription_ended':
-      return end(tx, subscription, event.endedAt, event.asOf, ctx);
+      return endSubscription(tx, subscription, event.endedAt, event.asOf, ctx);
     case 'payment_failed':
       await tx
         .update(subscriptions)
@@ -37,7 +37,7 @@ export async function updateSubscriptionState(tx: Database, event: StateEvent, c
         .where(eq(subscriptions.id, subscription.id));
       return { result: 'applied', detail: 'past due: no new period until an invoice is paid' };
     case 'subscription_state_changed': {
-      if (event.status === 'canceled') return end(tx, subscription, event.asOf, event.asOf, ctx);
+      if (event.status === 'canceled') return endSubscription(tx, subscription, event.asOf, event.asOf, ctx);
       if (event.userId && event.userId !== subscription.userId) throw new Error(`subscription ${subscription.id} belongs to another user`);
       await rememberCustomer(tx, ctx.provider, event.customerId, subscription.userId);
       // A downgrade shows here first: the next period is granted for the new plan (the current one keeps what it had).
@@ -65,7 +65,7 @@ export async function updateSubscriptionState(tx: Database, event: StateEvent, c
  * paying out its installments until the term ends, so the cancel takes effect then; a monthly plan's
  * periods already granted keep their credits until they expire.
  */
-async function end(
+export async function endSubscription(
   tx: Database,
   subscription: Subscription,
   endedAt: Date,
@@ -81,4 +81,33 @@ async function end(
     .set({ cancelAtPeriodEnd: false, providerUpdatedAt: asOf, updatedAt: ctx.now })
     .where(eq(subscriptions.id, subscription.id));
   return { result: 'applied', detail: `ended; nothing due from ${effective.toISOString()} is granted` };
+}
+
+/**
+ * An event about a subscription the app has not seen: only its paid invoice creates it. An end is
+ * remembered (a deletion can arrive before the first invoice.paid is applied, and is not sent again):
+ * the invoice that creates the subscription then ends it. Anything else is superseded by later events.
+ */
+async function rememberEndOfUnknown(tx: Database, event: StateEvent, ctx: BillingContext): Promise<Omit<BillingOutcome, 'type'>> {
+  const endedAt =
+    event.type === 'subscription_ended'
+      ? event.endedAt
+      : event.type === 'subscription_state_changed' && event.status === 'canceled'
+        ? event.asOf
+        : null;
+  if (!endedAt) return { result: 'ignored', detail: 'unknown subscription (its first paid invoice creates it)' };
+  await tx
+    .insert(billingSubscriptionEnds)
+    .values({ provider: ctx.provider, subscriptionId: event.subscriptionId, endedAt, asOf: event.asOf })
+    .onConflictDoNothing();
+  return { result: 'applied', detail: 'unknown subscription: its end is kept for the paid invoice that creates it' };
+}
+
+/** Ends a subscription just created by its paid invoice if its end arrived first (see rememberEndOfUnknown). */
+export async function applyRememberedEnd(tx: Database, subscription: Subscription, ctx: BillingContext): Promise<void> {
+  const [remembered] = await tx
+    .select()
+    .from(billingSubscriptionEnds)
+    .where(and(eq(billingSubscriptionEnds.provider, ctx.provider), eq(billingSubscriptionEnds.subscriptionId, subscription.id)));
+  if (remembered && subscription.status !== 'canceled') await endSubscription(tx, subscription, remembered.endedAt, remembered.asOf, ctx);
 }

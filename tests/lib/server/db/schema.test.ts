@@ -26,6 +26,7 @@ describe('schema', () => {
       'accounts',
       'billing_customers',
       'billing_events',
+      'billing_subscription_ends',
       'checkout_orders',
       'credit_balances',
       'credit_batches',
