@@ -1,13 +1,17 @@
-// N consumptions from W concurrent workers through the consumeCredits usecase: the path every gated
-// request of the app takes. Latency is per call, end to end (idempotency check, locks, burn-down, commit).
+// N consumptions from W concurrent workers through the consumeCredits usecase (the one-call path,
+// `credits_debit`: the path every gated request of the app takes), and, in the same run, N through
+// the five-round-trip path it replaced (debitCreditsInSteps) as the baseline. Latency is per call,
+// end to end (key check, locks, burn-down, commit).
 import { sql } from 'drizzle-orm';
 import { queryRows } from '@/lib/server/db/sql';
 import type { Database } from '@/lib/server/db/types';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
+import { debitCreditsInSteps } from '@/lib/server/credits/debit-in-steps';
 
-export type ConsumeFigures = {
+export type PathFigures = {
   ops: number;
   workers: number;
+  /** Time spent in this path's rounds only. */
   ms: number;
   opsPerSec: number;
   succeeded: number;
@@ -18,52 +22,132 @@ export type ConsumeFigures = {
   maxMs: number;
 };
 
+/** The one-call path's figures (what the app runs), and the old path measured in the same run. */
+export type ConsumeFigures = PathFigures & {
+  path: 'one call';
+  baseline: PathFigures & { path: 'in steps' };
+  /** One-call throughput over the baseline's. */
+  speedup: number;
+  /** Rounds the two paths alternated in (see below). */
+  rounds: number;
+};
+
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
+
+type Spend = (db: Database, p: { userId: string; amount: number; key: string; worker: number; now: Date }) => Promise<{ ok: boolean }>;
+
+const paths: Record<'one call' | 'in steps', Spend> = {
+  'one call': (db, p) =>
+    consumeCredits(db, {
+      userId: p.userId,
+      amount: p.amount,
+      reason: 'bench',
+      idempotencyKey: p.key,
+      metadata: { worker: p.worker },
+      now: p.now,
+    }),
+  // What consumeCredits passed to the debit before migration 0005.
+  'in steps': (db, p) =>
+    debitCreditsInSteps(db, {
+      userId: p.userId,
+      amount: p.amount,
+      idempotencyKey: p.key,
+      kind: 'consume',
+      metadata: { reason: 'bench', worker: p.worker },
+      now: p.now,
+    }),
+};
+
+type Tally = { ms: number; latencies: number[]; insufficient: number; ops: number };
+
+// The machine's load drifts during a run (another process, autovacuum, a checkpoint): the two paths
+// alternate in rounds, each path going first in every other round, so drift lands on both alike.
+const ROUNDS = 4;
 
 export async function runConsumptions(
   db: Database,
   p: { ops: number; workers: number; now: Date; amount?: number; onProgress?: (done: number) => void },
 ): Promise<ConsumeFigures> {
   // Random users, as requests would come: a user may be hit more than once (and then waits for their own lock).
-  const users = (await queryRows<{ id: string }>(db, sql`select id from users order by random() limit ${p.ops}`)).map((row) => row.id);
-  const latencies: number[] = [];
-  let next = 0;
-  let insufficient = 0;
-  const started = performance.now();
-  const worker = async (w: number) => {
-    for (;;) {
-      const i = next++;
-      if (i >= p.ops) return;
-      const t = performance.now();
-      const result = await consumeCredits(db, {
-        userId: users[i % users.length]!,
-        amount: p.amount ?? 1,
-        reason: 'bench',
-        idempotencyKey: `bench:consume:${i}`,
-        metadata: { worker: w },
-        now: p.now,
-      });
-      latencies.push(performance.now() - t);
-      if (!result.ok) insufficient++;
-      if ((i + 1) % 1_000 === 0) p.onProgress?.(i + 1);
-    }
+  const users = (await queryRows<{ id: string }>(db, sql`select id from users order by random() limit ${p.ops * 2 + p.workers * 20}`)).map(
+    (row) => row.id,
+  );
+  const tallies = { 'one call': newTally(), 'in steps': newTally() };
+  let done = 0;
+  let userIndex = 0;
+  const round = async (name: keyof typeof paths, ops: number, measured = true) => {
+    const tally = measured ? tallies[name] : newTally();
+    const first = tally.ops;
+    const prefix = `bench:${measured ? 'consume' : 'warm-up'}:${name === 'one call' ? 'call' : 'steps'}`;
+    let next = 0;
+    const started = performance.now();
+    const worker = async (w: number) => {
+      for (;;) {
+        const i = next++;
+        if (i >= ops) return;
+        const userId = users[userIndex++ % users.length]!;
+        const t = performance.now();
+        const result = await paths[name](db, {
+          userId,
+          amount: p.amount ?? 1,
+          key: `${prefix}:${first + i}`,
+          worker: w,
+          now: p.now,
+        });
+        tally.latencies.push(performance.now() - t);
+        if (!result.ok) tally.insufficient++;
+        if (measured && ++done % 1_000 === 0) p.onProgress?.(done);
+      }
+    };
+    await Promise.all(Array.from({ length: p.workers }, (_, w) => worker(w)));
+    tally.ms += performance.now() - started;
+    tally.ops += ops;
   };
-  await Promise.all(Array.from({ length: p.workers }, (_, w) => worker(w)));
-  const ms = performance.now() - started;
-  latencies.sort((a, b) => a - b);
+  // Unmeasured first: each connection compiles the function's plans (and Node its code paths) on first use.
+  for (const name of ['in steps', 'one call'] as const) await round(name, p.workers * 10, false);
+  for (let r = 0; r < ROUNDS; r++) {
+    const ops = Math.floor(p.ops / ROUNDS) + (r < p.ops % ROUNDS ? 1 : 0);
+    const order: (keyof typeof paths)[] = r % 2 === 0 ? ['in steps', 'one call'] : ['one call', 'in steps'];
+    for (const name of order) await round(name, ops);
+  }
+  const oneCall = figures(tallies['one call'], p.workers);
+  const inSteps = figures(tallies['in steps'], p.workers);
   return {
-    ops: p.ops,
-    workers: p.workers,
-    ms,
-    opsPerSec: (p.ops / ms) * 1000,
-    succeeded: p.ops - insufficient,
-    insufficient,
+    ...oneCall,
+    path: 'one call',
+    baseline: { ...inSteps, path: 'in steps' },
+    speedup: inSteps.opsPerSec > 0 ? Math.round((oneCall.opsPerSec / inSteps.opsPerSec) * 100) / 100 : 0,
+    rounds: ROUNDS,
+  };
+}
+
+function newTally(): Tally {
+  return { ms: 0, latencies: [], insufficient: 0, ops: 0 };
+}
+
+function figures(tally: Tally, workers: number): PathFigures {
+  const latencies = [...tally.latencies].sort((a, b) => a - b);
+  return {
+    ops: tally.ops,
+    workers,
+    ms: tally.ms,
+    opsPerSec: tally.ms > 0 ? (tally.ops / tally.ms) * 1000 : 0,
+    succeeded: tally.ops - tally.insufficient,
+    insufficient: tally.insufficient,
     p50Ms: percentile(latencies, 50),
     p95Ms: percentile(latencies, 95),
     p99Ms: percentile(latencies, 99),
     maxMs: latencies[latencies.length - 1] ?? 0,
   };
+}
+
+/** One line per path, for the bench's log (report.ts prints the one-call figures). */
+export function describeConsumptions(c: ConsumeFigures): string[] {
+  const line = (f: PathFigures & { path: string }) =>
+    `  consumption, ${f.path.padEnd(8)}: ${Math.round(f.opsPerSec).toLocaleString('en')}/s, p50 ${f.p50Ms.toFixed(1)} ms, p95 ${f.p95Ms.toFixed(1)} ms, ` +
+    `p99 ${f.p99Ms.toFixed(1)} ms, max ${f.maxMs.toFixed(1)} ms (${f.ops.toLocaleString('en')} calls, ${f.workers} workers, ${f.insufficient} short)`;
+  return [line(c), line(c.baseline), `  one call / in steps: ${c.speedup}× the throughput (${c.rounds} alternating rounds)`];
 }
