@@ -46,7 +46,7 @@ export async function createTestDatabase(options: { maxConnections?: number } = 
 /** Empties every table the credits engine writes, for files whose scenarios each need the whole database (the jobs walk every user). */
 export async function emptyCreditsTables(db: TestDatabase['db']) {
   await db.execute(
-    sql`truncate users, subscriptions, credit_balances, credit_batches, credit_ledger, credit_operations, credit_schedules, job_runs, billing_events cascade`,
+    sql`truncate users, subscriptions, credit_balances, credit_batches, credit_ledger, credit_operations, credit_schedules, job_runs, billing_events, billing_subscription_ends cascade`,
   );
 }
 

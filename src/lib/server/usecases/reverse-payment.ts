@@ -12,6 +12,9 @@ import type { BillingContext, BillingOutcome } from './apply-billing-webhook';
 
 type Reversal = BillingEventOf<'payment_reversed'>;
 
+/** How long a reversal naming no known payment is retried (500) before it is taken for another app's charge. */
+const UNKNOWN_PAYMENT_RETRY_MS = 24 * 60 * 60 * 1000;
+
 /** A batch the payment paid for, as locked: what is left of it now and what it was granted. */
 type PaidBatch = { id: number; userId: string; amount: number; remaining: number; live: boolean };
 
@@ -29,6 +32,12 @@ type PaidBatch = { id: number; userId: string; amount: number; remaining: number
  */
 export async function reversePayment(tx: Database, event: Reversal, ctx: BillingContext): Promise<Omit<BillingOutcome, 'type'>> {
   const payment = await lockPayment(tx, event, ctx);
+  if (!payment) {
+    console.error(
+      `[billing] ${event.kind} ${event.reversalId} names no payment of this app (refs ${event.paymentRefs.join(', ')}): nothing taken back`,
+    );
+    return { result: 'ignored', detail: 'no payment of this app' };
+  }
   if (payment.currency.toLowerCase() !== event.currency.toLowerCase()) {
     throw new Error(
       `reversePayment: ${event.kind} ${event.reversalId} is in ${event.currency}, payment ${payment.id} in ${payment.currency}`,
@@ -86,7 +95,7 @@ export async function reversePayment(tx: Database, event: Reversal, ctx: Billing
  * The payment the reversal names, locked. An unknown payment throws: the webhook answers 500 and the
  * provider retries later, because a refund may arrive before the payment's own event has been applied.
  */
-async function lockPayment(tx: Database, event: Reversal, ctx: BillingContext): Promise<Payment> {
+async function lockPayment(tx: Database, event: Reversal, ctx: BillingContext): Promise<Payment | null> {
   const refs = event.paymentRefs;
   const found = await tx
     .select()
@@ -107,6 +116,10 @@ async function lockPayment(tx: Database, event: Reversal, ctx: BillingContext): 
     .orderBy(payments.id)
     .for('update');
   if (found.length === 0) {
+    // A day on, the payment's own event would have come long since: the charge is not one of this
+    // app's (another product on the same account, a payment ignored as not ours). Answering 500 for
+    // days would only get the endpoint disabled by the provider.
+    if (ctx.now.getTime() - event.at.getTime() > UNKNOWN_PAYMENT_RETRY_MS) return null;
     throw new Error(`reversePayment: no ${ctx.provider} payment for ${event.kind} ${event.reversalId} (refs ${refs.join(', ')}) yet`);
   }
   if (found.length > 1) {
@@ -196,7 +209,9 @@ async function lockPaidBatches(tx: Database, payment: Payment, now: Date): Promi
 /** Credits earlier reversals of the payment took back or recorded as not recovered. */
 async function accountedFor(tx: Database, paymentId: string): Promise<number> {
   const [row] = await tx
-    .select({ total: sql<number>`coalesce(sum(${paymentReversals.creditsTakenBack} + ${paymentReversals.creditsNotRecovered}), 0)::bigint` })
+    .select({
+      total: sql<number>`coalesce(sum(${paymentReversals.creditsTakenBack} + ${paymentReversals.creditsNotRecovered}), 0)::bigint`,
+    })
     .from(paymentReversals)
     .where(eq(paymentReversals.paymentId, paymentId));
   return Number(row!.total);

@@ -1,7 +1,7 @@
 import 'server-only';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, gte } from 'drizzle-orm';
 import { findPlan } from '@/config/credits';
-import { billingSubscriptionEnds, subscriptions, type Subscription } from '@/lib/server/db/schema';
+import { billingSubscriptionEnds, payments, subscriptions, type Subscription } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import type { BillingEventOf } from '@/lib/server/payments/events';
 import { lockSubscription, rememberCustomer } from '@/lib/server/payments/records';
@@ -30,12 +30,20 @@ export async function updateSubscriptionState(tx: Database, event: StateEvent, c
   switch (event.type) {
     case 'subscription_ended':
       return endSubscription(tx, subscription, event.endedAt, event.asOf, ctx);
-    case 'payment_failed':
+    case 'payment_failed': {
+      // A failure delivered after a payment that settled it (a retry that succeeded) changes nothing.
+      const [settled] = await tx
+        .select({ id: payments.id })
+        .from(payments)
+        .where(and(eq(payments.subscriptionId, subscription.id), gte(payments.paidAt, event.asOf)))
+        .limit(1);
+      if (settled) return { result: 'ignored', detail: `settled by payment ${settled.id}` };
       await tx
         .update(subscriptions)
         .set({ status: 'past_due', providerUpdatedAt: event.asOf, updatedAt: ctx.now })
         .where(eq(subscriptions.id, subscription.id));
       return { result: 'applied', detail: 'past due: no new period until an invoice is paid' };
+    }
     case 'subscription_state_changed': {
       if (event.status === 'canceled') return endSubscription(tx, subscription, event.asOf, event.asOf, ctx);
       if (event.userId && event.userId !== subscription.userId) throw new Error(`subscription ${subscription.id} belongs to another user`);

@@ -262,3 +262,28 @@ describe('Stripe adapter: a paid invoice is never ignored', () => {
     expect(events[0]).toMatchObject({ productId: 'pro-yearly', subscriptionId: 'sub_to_yearly', paymentId: invoice.id });
   });
 });
+
+describe('events that can only confuse', () => {
+  it('invoice.payment_failed delivered after the payment that settled it leaves the subscription active', async () => {
+    const user = await makeUser(t.db);
+    const march = at('2026-03-01T00:00:00Z');
+    await apply([periodPaid({ userId: user.id, subscriptionId: 'sub_retry', periodStart: march })], march);
+    const april = at('2026-04-01T00:00:00Z');
+    const failedAt = at('2026-04-01T01:00:00Z');
+    const paidAt = at('2026-04-02T01:00:00Z');
+    // The retry's invoice.paid is applied first; the earlier failure arrives after it.
+    await deliver([periodPaid({ userId: user.id, subscriptionId: 'sub_retry', periodStart: april, paidAt })], paidAt);
+    const late = await deliver([{ type: 'payment_failed', subscriptionId: 'sub_retry', paymentId: 'in_failed', asOf: failedAt }], paidAt);
+    expect(late.outcomes[0]!.result).toBe('ignored');
+    expect((await subscription('sub_retry')).status).toBe('active');
+  });
+
+  it('a refund naming no payment of this app is retried (500) for a day, then recorded as ignored instead of failing forever', async () => {
+    const refundedAt = at('2026-03-20T12:00:00Z');
+    const stray = refund({ reversalId: 're_stray', refs: ['pi_elsewhere'], amount: 500, at: refundedAt });
+    await expect(deliver([stray], at('2026-03-20T13:00:00Z'))).rejects.toThrow(/no stripe payment/);
+    const dayLater = await deliver([stray], at('2026-03-21T13:00:00Z'));
+    expect(dayLater.outcomes).toEqual([{ type: 'payment_reversed', result: 'ignored', detail: 'no payment of this app' }]);
+    await expectInvariants(t.db);
+  });
+});
