@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ordersOf, recordingProvider } from '@tests/helpers/checkout';
-import { setupTestDatabase } from '@tests/helpers/db';
+import { onRealServer, setupTestDatabase } from '@tests/helpers/db';
 import { at, makeUser } from '@tests/helpers/factories';
 import { expectInvariants } from '@tests/helpers/invariants';
 import { balanceOf, batchesOf } from '@tests/helpers/queries';
@@ -139,5 +139,35 @@ describe('the success page’s fulfilment', () => {
       credits: 1_000,
     });
     await expectInvariants(t.db, user.id);
+  });
+});
+
+describe.runIf(onRealServer)('on the Postgres server', () => {
+  it('the success page racing the webhook (and a second webhook delivery) grants once, in every order', async () => {
+    for (let round = 0; round < 8; round++) {
+      const user = await makeUser(t.db);
+      const checkout = await stripeCheckout(user.id);
+      const events = [packPaid(user.id, checkout.checkoutId)];
+      checkout.pay(checkout.checkoutId, events);
+      const deliveries = [
+        checkout.fulfil(),
+        applyBillingWebhook(
+          t.db,
+          { provider: 'stripe', eventId: `evt_race_${round}`, eventType: 'checkout.session.completed', events },
+          { now },
+        ),
+        applyBillingWebhook(
+          t.db,
+          { provider: 'stripe', eventId: `evt_race_${round}_again`, eventType: 'checkout.session.completed', events },
+          { now },
+        ),
+      ];
+      // A different starting order each round.
+      const results = await Promise.all(round % 2 ? deliveries.reverse() : deliveries);
+      expect(results).toHaveLength(3);
+      expect((await batchesOf(t.db, user.id)).map((b) => b.idempotencyKey)).toEqual([`purchase:stripe:${checkout.checkoutId}`]);
+      expect(await balanceOf(t.db, user.id)).toBe(500);
+    }
+    await expectInvariants(t.db);
   });
 });
