@@ -2,7 +2,7 @@ import { addMonths } from 'date-fns';
 import { count, eq, like } from 'drizzle-orm';
 import { describe, expect, it, test } from 'vitest';
 import { GET, POST } from '@/app/api/webhooks/stripe/route';
-import { billingEvents, creditBatches, creditLedger, paymentReversals, payments } from '@/lib/server/db/schema';
+import { billingEvents, creditBatches, creditLedger, paymentReversals, payments, subscriptions } from '@/lib/server/db/schema';
 import { onRealServer, setupTestDatabase } from '@tests/helpers/db';
 import { makeUser } from '@tests/helpers/factories';
 import { expectInvariants } from '@tests/helpers/invariants';
@@ -17,6 +17,7 @@ import {
   stripeSignature,
   stripeWebhookRequest,
   stubStripeEnv,
+  subscriptionObject,
   unstubStripeEnv,
 } from '@tests/helpers/stripe';
 
@@ -160,6 +161,58 @@ describe('payments become credits once', () => {
         .from(payments)
         .where(eq(payments.id, `stripe:${invoice.id}`)),
     ).toHaveLength(1);
+    await expectInvariants(t.db, user.id);
+  });
+});
+
+describe('out of order, through the route', () => {
+  it('invoice.paid before checkout.session.completed, and a stale customer.subscription.updated after deleted: one period, ended', async () => {
+    const user = await makeUser(t.db);
+    const subscriptionId = `sub_ooo_${user.id}`;
+    const start = new Date(Date.now() - 3_600_000);
+    const end = addMonths(start, 1);
+    const metadata = { userId: user.id, productId: 'pro-monthly' };
+    const invoice = invoiceObject({
+      billingReason: 'subscription_create',
+      subscriptionId,
+      metadata,
+      lines: [{ priceProductId: 'pro-monthly', amount: 1_900, start, end }],
+      paidAt: start,
+    });
+    const session = checkoutSessionObject({
+      userId: user.id,
+      productId: 'pro-monthly',
+      mode: 'subscription',
+      subscription: subscriptionId,
+    });
+    const active = subscriptionObject({ id: subscriptionId, status: 'active', productId: 'pro-monthly', metadata, start, end });
+    const deletedAt = new Date(Date.now() - 60_000);
+    const deleted = subscriptionObject({
+      id: subscriptionId,
+      status: 'canceled',
+      productId: 'pro-monthly',
+      metadata,
+      start,
+      end,
+      endedAt: deletedAt,
+    });
+    const deliveries = [
+      stripeEvent('invoice.paid', invoice),
+      stripeEvent('checkout.session.completed', session),
+      stripeEvent('customer.subscription.deleted', deleted, { created: deletedAt }),
+      // Created before the deletion, delivered after it.
+      stripeEvent('customer.subscription.updated', active, { created: new Date(deletedAt.getTime() - 30_000) }),
+    ];
+    for (const event of deliveries) {
+      expect((await POST(stripeWebhookRequest(event))).status).toBe(200);
+    }
+    const periods = await t.db
+      .select()
+      .from(creditBatches)
+      .where(like(creditBatches.idempotencyKey, `subscription:${subscriptionId}:%`));
+    expect(periods.map((batch) => batch.amount)).toEqual([1_000]);
+    const [subscription] = await t.db.select().from(subscriptions).where(eq(subscriptions.id, subscriptionId));
+    expect(subscription).toMatchObject({ status: 'canceled', cancelAtPeriodEnd: false });
     await expectInvariants(t.db, user.id);
   });
 });
