@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { creditsConfig } from '@/config/credits';
-import { createE2eDatabase, E2E_DIST_DIR, startApp, type App } from './helpers/app';
+import { startApp, type App } from './helpers/app';
 import { waitFor } from './helpers/runs';
 
 // Pricing → test checkout → credits and billing, in a real browser (Debian's Chromium, driven by
@@ -62,10 +61,10 @@ async function buyThroughTestCheckout(page: Page, baseUrl: string, productId: st
 }
 
 describe('without keys, outside production', () => {
-  let app: Pick<App, 'baseUrl' | 'stop' | 'logs'>;
+  let app: App;
 
   beforeAll(async () => {
-    app = await startOutsideProduction();
+    app = await startApp({ env: {}, nodeEnv: 'test' });
   });
   afterEach((context) => {
     if (context.task.result?.state === 'fail') console.error(`--- app logs ---\n${app?.logs()}`);
@@ -82,8 +81,16 @@ describe('without keys, outside production', () => {
     await page.goto(`${app.baseUrl}/billing`);
     expect(new URL(page.url()).pathname).toBe('/sign-in');
 
-    await signUp(page, app.baseUrl);
+    // Signed out on the pricing page: "sign in to buy" → create an account → back on the pricing page.
     await page.goto(`${app.baseUrl}/pricing`);
+    await page.click('a[href^="/sign-in?next="]');
+    await page.waitForURL('**/sign-in?next=**');
+    await page.click('a[href^="/sign-up?next="]');
+    await page.fill('input[name=name]', 'Buyer');
+    await page.fill('input[name=email]', `buyer-${randomBytes(4).toString('hex')}@example.test`);
+    await page.fill('input[name=password]', 'correct horse battery staple');
+    await page.click('button[type=submit]');
+    await page.waitForURL('**/pricing');
     expect(await textOf(page, 'test-checkout-banner')).toContain('Test checkout — no real payment');
     expect(await textOf(page, 'product-pack-500')).toContain('$5.00');
     expect(await textOf(page, 'product-pro-monthly')).toContain('$19.00 / month');
@@ -164,67 +171,3 @@ describe('in production without keys', () => {
     await page.close();
   });
 });
-
-/**
- * `next start` of the e2e build with NODE_ENV=test on a fresh database: the helpers' startApp always
- * serves production, where the test checkout is refused by design.
- */
-async function startOutsideProduction(): Promise<Pick<App, 'baseUrl' | 'stop' | 'logs'>> {
-  const database = await createE2eDatabase();
-  const port = 3300 + Math.floor(Math.random() * 100);
-  const baseUrl = `http://127.0.0.1:${port}`;
-  let output = '';
-  const child = spawn(
-    process.execPath,
-    [path.join(root, 'node_modules/next/dist/bin/next'), 'start', '-p', String(port), '-H', '127.0.0.1'],
-    {
-      cwd: root,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        DATABASE_URL: database.url,
-        PGLITE_DATA_DIR: '',
-        TEST_DATABASE_URL: '',
-        PAYMENTS_PROVIDER: '',
-        STRIPE_SECRET_KEY: '',
-        STRIPE_WEBHOOK_SECRET: '',
-        CREEM_API_KEY: '',
-        CREEM_WEBHOOK_SECRET: '',
-        BETTER_AUTH_SECRET: randomBytes(32).toString('hex'),
-        BETTER_AUTH_URL: baseUrl,
-        NEXT_TELEMETRY_DISABLED: '1',
-        NODE_ENV: 'test',
-        NEXT_DIST_DIR: E2E_DIST_DIR,
-        PORT: String(port),
-      },
-    },
-  );
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const stop = async () => {
-    if (child.exitCode === null && child.pid !== undefined) {
-      process.kill(-child.pid, 'SIGTERM');
-      await exited;
-    }
-    await database.drop();
-  };
-  try {
-    await waitFor(
-      'the app to answer',
-      async () => {
-        if (child.exitCode !== null) throw new Error(`next start exited:\n${output}`);
-        return fetch(`${baseUrl}/api/cron/health`, { signal: AbortSignal.timeout(2_000) }).then(
-          () => true,
-          () => false,
-        );
-      },
-      60_000,
-    );
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return { baseUrl, stop, logs: () => output };
-}

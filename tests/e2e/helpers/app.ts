@@ -53,9 +53,16 @@ export async function createE2eDatabase(): Promise<{ url: string; drop(): Promis
 /**
  * Starts the production build (`next start`, built by the e2e global setup into .next-e2e) on a free
  * port with `env` on top of safe defaults, and resolves once it answers HTTP. Without
- * `env.DATABASE_URL` it gets a fresh database, dropped again by `stop()`.
+ * `env.DATABASE_URL` it gets a fresh database, dropped again by `stop()`. `nodeEnv: 'test'` serves the
+ * same build outside production (what the test checkout needs: it is refused in production).
  */
-export async function startApp({ env }: { env: Record<string, string> }): Promise<App> {
+export async function startApp({
+  env,
+  nodeEnv = 'production',
+}: {
+  env: Record<string, string>;
+  nodeEnv?: 'production' | 'test';
+}): Promise<App> {
   if (!existsSync(path.join(root, E2E_DIST_DIR, 'BUILD_ID'))) {
     throw new Error(`No build in ${E2E_DIST_DIR}: run the suite with \`npm run test:e2e\` (its global setup builds once).`);
   }
@@ -66,7 +73,7 @@ export async function startApp({ env }: { env: Record<string, string> }): Promis
     for (let attempt = 0; attempt < 5; attempt++) {
       const port = await freePort();
       try {
-        const app = await launch(port, { ...env, DATABASE_URL: databaseUrl });
+        const app = await launch(port, { ...env, DATABASE_URL: databaseUrl }, nodeEnv);
         return {
           ...app,
           databaseUrl,
@@ -90,7 +97,7 @@ export async function startApp({ env }: { env: Record<string, string> }): Promis
 
 class PortTakenError extends Error {}
 
-async function launch(port: number, env: Record<string, string>): Promise<Omit<App, 'databaseUrl'>> {
+async function launch(port: number, env: Record<string, string>, nodeEnv: 'production' | 'test'): Promise<Omit<App, 'databaseUrl'>> {
   const baseUrl = `http://127.0.0.1:${port}`;
   let output = '';
   const child = spawn(
@@ -114,9 +121,15 @@ async function launch(port: number, env: Record<string, string>): Promise<Omit<A
         BETTER_AUTH_URL: baseUrl,
         CRON_TIME_BUDGET_MS: '',
         CREDITS_CHUNK_SIZE: '',
+        // No payment keys from a developer's .env.local: the suite decides which provider it runs with.
+        PAYMENTS_PROVIDER: '',
+        STRIPE_SECRET_KEY: '',
+        STRIPE_WEBHOOK_SECRET: '',
+        CREEM_API_KEY: '',
+        CREEM_WEBHOOK_SECRET: '',
         NEXT_TELEMETRY_DISABLED: '1',
         ...env,
-        NODE_ENV: 'production',
+        NODE_ENV: nodeEnv,
         NEXT_DIST_DIR: E2E_DIST_DIR,
         PORT: String(port),
       },
