@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { billingEvents, payments, subscriptions } from '@/lib/server/db/schema';
 import { applyBillingEvents, applyBillingWebhook } from '@/lib/server/usecases/apply-billing-webhook';
+import { expireCredits } from '@/lib/server/usecases/expire-credits';
 import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits';
 import { processDueSchedules } from '@/lib/server/usecases/process-due-schedules';
 import { addUtcDays, addUtcMonths } from '@/lib/server/credits/time';
@@ -365,6 +366,56 @@ describe('plan changes', () => {
       now: may,
     });
     expect(await keysOf(user.id)).toEqual(['subscription:sub_down:2026-04-01 1000', 'subscription:sub_down:2026-05-01 300']);
+    await expectInvariants(t.db);
+  });
+});
+
+describe('refunds of what the handlers recorded', () => {
+  it('a yearly plan paid, three installments in, refunded in full: the unspent credits taken back, no installment after', async () => {
+    const user = await makeUser(t.db);
+    const start = at('2026-01-15T00:00:00Z');
+    await applyBillingWebhook(
+      t.db,
+      webhook([
+        periodPaid({
+          userId: user.id,
+          subscriptionId: 'sub_yref',
+          productId: 'pro-yearly',
+          paymentId: 'in_year',
+          chargeId: 'pi_year',
+          periodStart: start,
+        }),
+      ]),
+      { now: start },
+    );
+    await processDueSchedules(t.db, { trigger: 'test', now: at('2026-03-16T00:00:00Z') });
+    expect((await batchesOf(t.db, user.id)).filter((b) => b.source === 'schedule')).toHaveLength(3);
+    const refundedAt = at('2026-03-20T00:00:00Z');
+    const refunded = await applyBillingWebhook(
+      t.db,
+      webhook([
+        {
+          type: 'payment_reversed',
+          kind: 'refund',
+          reversalId: 're_year',
+          paymentRefs: ['pi_year'],
+          amount: 19_000,
+          currency: 'usd',
+          at: refundedAt,
+        },
+      ]),
+      { now: refundedAt },
+    );
+    expect(refunded.outcomes[0]!.result).toBe('applied');
+    // Installments 2 and 3 were unspent and come back; 1 (Jan 15, valid 45 days) is past its expiry,
+    // left for the expiry job to record, and counted as not recovered.
+    expect(await balanceOf(t.db, user.id)).toBe(833);
+    await expireCredits(t.db, { trigger: 'test', now: refundedAt });
+    expect(await balanceOf(t.db, user.id)).toBe(0);
+    await processDueSchedules(t.db, { trigger: 'test', now: at('2026-09-01T00:00:00Z'), catchUp: 24 });
+    expect((await batchesOf(t.db, user.id)).filter((b) => b.source === 'schedule')).toHaveLength(3);
+    const [payment] = await t.db.select().from(payments).where(eq(payments.id, 'stripe:in_year'));
+    expect(payment).toMatchObject({ status: 'refunded', amountRefunded: 19_000 });
     await expectInvariants(t.db);
   });
 });
