@@ -8,7 +8,8 @@ import { creditBatches, creditSchedules, jobRuns, subscriptions } from '@/lib/se
 import { MAX_CREDITS } from '@/config/credits';
 import { onUserCreated } from '@/lib/server/usecases/on-user-created';
 import { grantCredits, type GrantCreditsParams } from '@/lib/server/usecases/grant-credits';
-import { consumeCredits } from '@/lib/server/usecases/consume-credits';
+import { debitCredits } from '@/lib/server/credits/debit';
+import { debitCreditsInSteps } from '@/lib/server/credits/debit-in-steps';
 import { adjustCredits } from '@/lib/server/usecases/adjust-credits';
 import { purchaseCreditPack } from '@/lib/server/usecases/purchase-credit-pack';
 import { startSubscription } from '@/lib/server/usecases/start-subscription';
@@ -105,33 +106,89 @@ describe('purchases and adjustments compare what the caller asked, not what was 
   });
 });
 
-describe('consumption', () => {
+// Both debit paths: the one database call the usecases take (credits_debit) and the five-round-trip
+// path kept as the bench's baseline. What consumeCredits passes, with a reason.
+const debitPaths: [name: string, debit: typeof debitCredits][] = [
+  ['one call (credits_debit)', debitCredits],
+  ['in steps', debitCreditsInSteps],
+];
+
+describe.each(debitPaths)('consumption, a debit %s', (_path, debit) => {
+  const spend = (p: { userId: string; amount: number; idempotencyKey: string }) =>
+    debit(t.db, { ...p, kind: 'consume', metadata: { reason: 'x' }, now: new Date() });
+
   it('the same key with another amount or for another user is refused', async () => {
     const user = await makeUser(t.db);
     const other = await makeUser(t.db);
     await makeBatch(t.db, { userId: user.id, amount: 100 });
     await makeBatch(t.db, { userId: other.id, amount: 100 });
     const key = `spend-${user.id}`;
-    expect(await consumeCredits(t.db, { userId: user.id, amount: 10, reason: 'x', idempotencyKey: key })).toMatchObject({ ok: true });
-    expect(await consumeCredits(t.db, { userId: user.id, amount: 11, reason: 'x', idempotencyKey: key })).toMatchObject({
+    expect(await spend({ userId: user.id, amount: 10, idempotencyKey: key })).toMatchObject({ ok: true });
+    expect(await spend({ userId: user.id, amount: 11, idempotencyKey: key })).toMatchObject({
       ok: false,
       reason: 'idempotency_conflict',
     });
-    expect(await consumeCredits(t.db, { userId: other.id, amount: 10, reason: 'x', idempotencyKey: key })).toMatchObject({
+    expect(await spend({ userId: other.id, amount: 10, idempotencyKey: key })).toMatchObject({
       ok: false,
       reason: 'idempotency_conflict',
     });
     expect([await balanceOf(t.db, user.id), await balanceOf(t.db, other.id)]).toEqual([90, 100]);
+    await expectInvariants(t.db);
+  });
+
+  it('the same key as a deduction (another kind) is refused', async () => {
+    const user = await makeUser(t.db);
+    await makeBatch(t.db, { userId: user.id, amount: 100 });
+    const key = `kind-${user.id}`;
+    expect(await spend({ userId: user.id, amount: 10, idempotencyKey: key })).toMatchObject({ ok: true });
+    expect(await debit(t.db, { userId: user.id, amount: 10, idempotencyKey: key, kind: 'adjust', now: new Date() })).toMatchObject({
+      ok: false,
+      reason: 'idempotency_conflict',
+    });
+    expect(await balanceOf(t.db, user.id)).toBe(90);
   });
 
   it('a replay reports the original outcome: amount, balance after and the entries written', async () => {
     const user = await makeUser(t.db);
     await makeBatch(t.db, { userId: user.id, amount: 5, expiresAt: at('2099-01-01T00:00:00Z') });
     await makeBatch(t.db, { userId: user.id, amount: 5 });
-    const params = { userId: user.id, amount: 7, reason: 'x', idempotencyKey: `twice-${user.id}` };
-    const first = await consumeCredits(t.db, params);
+    const params = { userId: user.id, amount: 7, idempotencyKey: `twice-${user.id}` };
+    const first = await spend(params);
     expect(first).toEqual({ ok: true, replayed: false, amount: 7, balanceAfter: 3, entries: 2 });
-    expect(await consumeCredits(t.db, params)).toEqual({ ok: true, replayed: true, amount: 7, balanceAfter: 3, entries: 2 });
+    expect(await spend(params)).toEqual({ ok: true, replayed: true, amount: 7, balanceAfter: 3, entries: 2 });
+  });
+
+  it('a replay after the credits ran out still reports the original success, not short', async () => {
+    const user = await makeUser(t.db);
+    await makeBatch(t.db, { userId: user.id, amount: 10 });
+    const params = { userId: user.id, amount: 10, idempotencyKey: `drained-${user.id}` };
+    expect(await spend(params)).toMatchObject({ ok: true, replayed: false, balanceAfter: 0 });
+    expect(await spend(params)).toEqual({ ok: true, replayed: true, amount: 10, balanceAfter: 0, entries: 1 });
+  });
+
+  it("a spend may not take a key of the engine's grants (it would block that grant for ever)", async () => {
+    const user = await makeUser(t.db);
+    await makeBatch(t.db, { userId: user.id, amount: 100 });
+    for (const key of [`free:${user.id}:2026-03`, `signup:${user.id}`, 'subscription:x:2026-03-01', 'expire:1', 'void:x:1', 'revoke:x:1']) {
+      expect(await spend({ userId: user.id, amount: 1, idempotencyKey: key })).toMatchObject({ ok: false, reason: 'invalid_key' });
+    }
+    expect(await spend({ userId: user.id, amount: 1, idempotencyKey: '' })).toMatchObject({ ok: false, reason: 'invalid_key' });
+    expect(await spend({ userId: user.id, amount: 1, idempotencyKey: 'k'.repeat(256) })).toMatchObject({
+      ok: false,
+      reason: 'invalid_key',
+    });
+    expect(await balanceOf(t.db, user.id)).toBe(100);
+  });
+
+  it('a key used by a grant, whatever its request, cannot be spent under', async () => {
+    const user = await makeUser(t.db);
+    const batch = await makeBatch(t.db, { userId: user.id, amount: 100, idempotencyKey: `granted-${user.id}` });
+    expect(await spend({ userId: user.id, amount: 100, idempotencyKey: batch.idempotencyKey })).toMatchObject({
+      ok: false,
+      reason: 'idempotency_conflict',
+    });
+    expect(await balanceOf(t.db, user.id)).toBe(100);
+    await expectInvariants(t.db, user.id);
   });
 });
 
@@ -212,18 +269,6 @@ describe('found by the review', () => {
     const again = await onUserCreated(t.db, { userId: user.id, now: at('2026-03-10T10:05:00Z') });
     expect(again.bonus).toMatchObject({ ok: true, replayed: true });
     expect(again.free).toMatchObject({ ok: true, replayed: true });
-  });
-
-  it("a spend may not take a key of the engine's grants (it would block that grant for ever)", async () => {
-    const user = await makeUser(t.db);
-    await makeBatch(t.db, { userId: user.id, amount: 100 });
-    for (const key of [`free:${user.id}:2026-03`, `signup:${user.id}`, 'subscription:x:2026-03-01', 'expire:1', 'void:x:1']) {
-      expect(await consumeCredits(t.db, { userId: user.id, amount: 1, reason: 'x', idempotencyKey: key })).toMatchObject({
-        ok: false,
-        reason: 'invalid_key',
-      });
-    }
-    expect(await balanceOf(t.db, user.id)).toBe(100);
   });
 
   it('a run left running by a dead process is voided only with force, after it is presumed dead, and is marked failed', async () => {
