@@ -34,11 +34,24 @@ type Mutation = {
 // `find`/`replace` here to the new code, keeping the rule each one breaks.
 // ---------------------------------------------------------------------------------------------
 const BURN_DOWN_ORDER = "order by expires_at asc nulls last, (category = 'paid'), effective_at, id";
+// The debit's two paths: the database function the usecases call (migration 0005), and the
+// five-round-trip path kept as the bench's baseline. The tests run every consumption rule on both,
+// so each mutation is applied to each path.
+const DEBIT_FUNCTION = 'drizzle/0005_spend_in_one_round_trip.sql';
+const DEBIT_IN_STEPS = 'src/lib/server/credits/debit-in-steps.ts';
 const MUTATIONS: Mutation[] = [
   {
     name: 'burn-down-paid-first',
     breaks: 'burn-down order: promotional credits go before paid ones of the same expiry',
-    file: 'src/lib/server/credits/debit.ts',
+    file: DEBIT_IN_STEPS,
+    find: BURN_DOWN_ORDER,
+    replace: "order by expires_at asc nulls last, (category = 'promotional'), effective_at, id",
+    tests: ['tests/lib/server/usecases/consume-credits.test.ts', 'tests/lib/server/usecases/get-credit-summary.test.ts'],
+  },
+  {
+    name: 'burn-down-paid-first-function',
+    breaks: 'burn-down order in credits_debit: promotional credits go before paid ones of the same expiry',
+    file: DEBIT_FUNCTION,
     find: BURN_DOWN_ORDER,
     replace: "order by expires_at asc nulls last, (category = 'promotional'), effective_at, id",
     tests: ['tests/lib/server/usecases/consume-credits.test.ts', 'tests/lib/server/usecases/get-credit-summary.test.ts'],
@@ -46,7 +59,15 @@ const MUTATIONS: Mutation[] = [
   {
     name: 'burn-down-newest-first',
     breaks: 'burn-down order: among equals, the oldest batch (effective_at) goes first',
-    file: 'src/lib/server/credits/debit.ts',
+    file: DEBIT_IN_STEPS,
+    find: BURN_DOWN_ORDER,
+    replace: "order by expires_at asc nulls last, (category = 'paid'), effective_at desc, id",
+    tests: ['tests/lib/server/usecases/consume-credits.test.ts'],
+  },
+  {
+    name: 'burn-down-newest-first-function',
+    breaks: 'burn-down order in credits_debit: among equals, the oldest batch (effective_at) goes first',
+    file: DEBIT_FUNCTION,
     find: BURN_DOWN_ORDER,
     replace: "order by expires_at asc nulls last, (category = 'paid'), effective_at desc, id",
     tests: ['tests/lib/server/usecases/consume-credits.test.ts'],
@@ -54,7 +75,15 @@ const MUTATIONS: Mutation[] = [
   {
     name: 'burn-down-never-expiring-first',
     breaks: 'burn-down order: never-expiring credits go last',
-    file: 'src/lib/server/credits/debit.ts',
+    file: DEBIT_IN_STEPS,
+    find: BURN_DOWN_ORDER,
+    replace: "order by expires_at asc nulls first, (category = 'paid'), effective_at, id",
+    tests: ['tests/lib/server/usecases/consume-credits.test.ts', 'tests/lib/server/usecases/get-credit-summary.test.ts'],
+  },
+  {
+    name: 'burn-down-never-expiring-first-function',
+    breaks: 'burn-down order in credits_debit: never-expiring credits go last',
+    file: DEBIT_FUNCTION,
     find: BURN_DOWN_ORDER,
     replace: "order by expires_at asc nulls first, (category = 'paid'), effective_at, id",
     tests: ['tests/lib/server/usecases/consume-credits.test.ts', 'tests/lib/server/usecases/get-credit-summary.test.ts'],
@@ -62,9 +91,17 @@ const MUTATIONS: Mutation[] = [
   {
     name: 'key-conflict-spend',
     breaks: 'a key reused for another spend (other user, amount, kind or reason) is refused, not replayed',
-    file: 'src/lib/server/credits/debit.ts',
+    file: DEBIT_IN_STEPS,
     find: 'if (!isDeepStrictEqual(operation.request, debitRequest(params))) return conflict;',
     replace: 'if (!isDeepStrictEqual(operation.request, operation.request)) return conflict;',
+    tests: ['tests/lib/server/usecases/consume-credits.test.ts', 'tests/lib/server/usecases/idempotency-keys.test.ts'],
+  },
+  {
+    name: 'key-conflict-spend-function',
+    breaks: 'credits_debit: a key reused for another spend (other user, amount or kind) is refused, not replayed',
+    file: DEBIT_FUNCTION,
+    find: "IF p_operation.request IS DISTINCT FROM p_request THEN RETURN jsonb_build_object('outcome', 'conflict'); END IF;",
+    replace: 'NULL;',
     tests: ['tests/lib/server/usecases/consume-credits.test.ts', 'tests/lib/server/usecases/idempotency-keys.test.ts'],
   },
   {
@@ -94,9 +131,18 @@ const MUTATIONS: Mutation[] = [
   {
     name: 'balance-lock-spend',
     breaks: 'a spend locks the balance row before reading it (for update of b)',
-    file: 'src/lib/server/credits/debit.ts',
+    file: DEBIT_IN_STEPS,
     find: '             for update of b`,',
     replace: '`,',
+    tests: ['tests/lib/server/usecases/consume-credits.test.ts'],
+    needsServer: true,
+  },
+  {
+    name: 'balance-lock-spend-function',
+    breaks: 'credits_debit locks the balance row before reading it (FOR UPDATE)',
+    file: DEBIT_FUNCTION,
+    find: 'SELECT balance INTO v_balance FROM credit_balances WHERE user_id = p_user_id FOR UPDATE;',
+    replace: 'SELECT balance INTO v_balance FROM credit_balances WHERE user_id = p_user_id;',
     tests: ['tests/lib/server/usecases/consume-credits.test.ts'],
     needsServer: true,
   },
