@@ -69,8 +69,12 @@ export async function addCreditsToPayment(tx: Database, paymentId: string, credi
     .where(eq(payments.id, paymentId));
 }
 
-/** The subscription, locked: every billing change of a subscription takes this lock first (then its schedules, then the balance). */
+/**
+ * The subscription, locked: every billing change of a subscription takes this lock first (then its
+ * schedules, then the balance). FOR NO KEY UPDATE lets the jobs' batch inserts (whose foreign key takes
+ * a key-share lock on the row) go on: with FOR UPDATE a job holding a schedule would deadlock with us.
+ */
 export async function lockSubscription(tx: Database, subscriptionId: string): Promise<Subscription | undefined> {
-  const [row] = await tx.select().from(subscriptions).where(eq(subscriptions.id, subscriptionId)).for('update');
+  const [row] = await tx.select().from(subscriptions).where(eq(subscriptions.id, subscriptionId)).for('no key update');
   return row;
 }

@@ -18,7 +18,10 @@ export async function cancelSubscription(db: Database, params: { subscriptionId:
     // The subscription first, then its schedules (the order every billing change takes), then the
     // canceled row is written: an installment job paying a schedule now (it holds the schedule) finishes
     // before the cancel is written, and a job starting later reads the cancel.
-    await tx.select({ id: subscriptions.id }).from(subscriptions).where(eq(subscriptions.id, params.subscriptionId)).for('update');
+    // FOR NO KEY UPDATE, not FOR UPDATE: a job granting a batch of this subscription takes a key-share
+    // lock on it (the batch's foreign key) while it holds the schedule; FOR UPDATE would wait for that
+    // job while the job waits for this row, a deadlock.
+    await tx.select({ id: subscriptions.id }).from(subscriptions).where(eq(subscriptions.id, params.subscriptionId)).for('no key update');
     await tx
       .select({ id: creditSchedules.id })
       .from(creditSchedules)

@@ -159,7 +159,7 @@ async function stopFutureCredits(tx: Database, payment: Payment, now: Date): Pro
     return;
   }
   if (payment.kind === 'lifetime' && payment.subscriptionId) {
-    const [plan] = await tx.select().from(subscriptions).where(eq(subscriptions.id, payment.subscriptionId)).for('update');
+    const [plan] = await tx.select().from(subscriptions).where(eq(subscriptions.id, payment.subscriptionId)).for('no key update');
     if (!plan || plan.status === 'canceled') return;
     // A cancel keeps the months that began before it (docs/credits.md). A month that has begun but whose
     // credits the grant job has not written yet (a refund on the 1st before the job's run) must not be
