@@ -3,8 +3,7 @@ import { sql } from 'drizzle-orm';
 import type { Database } from '@/lib/server/db/types';
 import type { CreditBatch } from '@/lib/server/db/schema';
 import { queryRows } from '@/lib/server/db/sql';
-import { lockBalances } from '@/lib/server/credits/balances';
-import { runJob, writeChunk, type JobOptions } from '@/lib/server/credits/job-runner';
+import { inlined, runJob, withBalancesLocked, writeChunk, type JobOptions } from '@/lib/server/credits/job-runner';
 import { creditKeysSql } from '@/lib/server/credits/keys';
 import { postLostCredits } from '@/lib/server/credits/posting';
 
@@ -79,9 +78,9 @@ async function nextDueBatches(db: Database, now: Date, after: DueBatch | null, s
   // while the keyset compares bigints, and batches would be skipped.
   return queryRows<DueBatch>(
     db,
-    sql`select id::text as id, user_id as "userId", expires_at::text as "expiresAt" from credit_batches
+    inlined(sql`select id::text as id, user_id as "userId", expires_at::text as "expiresAt" from credit_batches
          where expired_at is null and expires_at is not null and expires_at <= ${now.toISOString()}::timestamptz ${keyset}
-         order by credit_batches.expires_at, credit_batches.id limit ${size}`,
+         order by credit_batches.expires_at, credit_batches.id limit ${size}`),
   );
 }
 
@@ -100,7 +99,6 @@ async function expireChunk(
   p: { groups: { userId: string; batchIds: string[] }[]; now: Date; jobId: string; wholeUsers: boolean },
 ): Promise<ChunkCounts> {
   const userIds = p.groups.map((group) => group.userId);
-  await lockBalances(tx, userIds);
   const now = p.now.toISOString();
   const batchIds = JSON.stringify(p.groups.flatMap((group) => group.batchIds));
   // Read through the per-user live-batch index (expired_at is null and remaining > 0).
@@ -110,10 +108,12 @@ async function expireChunk(
        where b.user_id in (select value from jsonb_array_elements_text(${JSON.stringify(userIds)}::jsonb))
          and b.expired_at is null and b.remaining > 0 and b.expires_at <= ${now}::timestamptz`
     : sql``;
-  const [row] = await queryRows<ChunkCounts>(
-    tx,
-    // `expired_at is null` is checked again under the row lock: a concurrent run that got there first wins, this one skips.
-    sql`
+  // The balances are locked (in user id order) before any batch is touched, as every change of credits does.
+  const [row] = await withBalancesLocked(tx, userIds, () =>
+    queryRows<ChunkCounts>(
+      tx,
+      // `expired_at is null` is checked again under the row lock: a concurrent run that got there first wins, this one skips.
+      inlined(sql`
     with targets as (
       select value::bigint as id from jsonb_array_elements_text(${batchIds}::jsonb)
       ${sameUsers}
@@ -128,7 +128,8 @@ async function expireChunk(
     ), ${postLostCredits({ kind: 'expire', key: creditKeysSql.expire, total: 'total_expired', jobId: p.jobId, metadata: null, now })}
     select (select count(*) from expired)::int as batches,
            (select count(distinct user_id) from expired)::int as users,
-           coalesce((select sum(lost) from lost), 0)::bigint as expired`,
+           coalesce((select sum(lost) from lost), 0)::bigint as expired`),
+    ),
   );
   return row!;
 }

@@ -3,10 +3,9 @@ import { sql } from 'drizzle-orm';
 import type { Database } from '@/lib/server/db/types';
 import type { CreditSchedule } from '@/lib/server/db/schema';
 import { queryRows } from '@/lib/server/db/sql';
-import { lockBalances } from '@/lib/server/credits/balances';
 import { postGrantedBatches } from '@/lib/server/credits/posting';
 import { creditKeysSql } from '@/lib/server/credits/keys';
-import { jobTransaction, runJob, writeChunk, type JobOptions } from '@/lib/server/credits/job-runner';
+import { inlined, jobTransaction, runJob, withBalancesLocked, writeChunk, type JobOptions } from '@/lib/server/credits/job-runner';
 import { planEnds } from '@/lib/server/credits/plans-in-force';
 
 export type ProcessDueSchedulesParams = JobOptions & {
@@ -118,22 +117,22 @@ type DueSchedule = Pick<CreditSchedule, 'id' | 'userId'>;
 async function takeDueSchedules(tx: Database, now: Date, size: number, skip: Set<string>, lock: boolean): Promise<DueSchedule[]> {
   return queryRows<DueSchedule>(
     tx,
-    sql`select id::text as id, user_id as "userId" from credit_schedules
+    inlined(sql`select id::text as id, user_id as "userId" from credit_schedules
          where status = 'active' and next_due_at <= ${now.toISOString()}::timestamptz
            and not (id = any (select value::uuid from jsonb_array_elements_text(${JSON.stringify([...skip])}::jsonb)))
          order by next_due_at, id
          limit ${size}
-         ${lock ? sql`for update skip locked` : sql``}`,
+         ${lock ? sql`for update skip locked` : sql``}`),
   );
 }
 
 async function anyDue(db: Database, now: Date, skip: Set<string>): Promise<boolean> {
   const rows = await queryRows<{ id: string }>(
     db,
-    sql`select id from credit_schedules
+    inlined(sql`select id from credit_schedules
          where status = 'active' and next_due_at <= ${now.toISOString()}::timestamptz
            and not (id = any (select value::uuid from jsonb_array_elements_text(${JSON.stringify([...skip])}::jsonb)))
-         limit 1`,
+         limit 1`),
   );
   return rows.length > 0;
 }
@@ -183,14 +182,15 @@ async function grantInstallments(
   tx: Database,
   p: { schedules: DueSchedule[]; now: Date; jobId: string; catchUp: number },
 ): Promise<{ processed: number; grants: ScheduleGrant[] }> {
-  await lockBalances(
+  const now = p.now.toISOString();
+  // The balances are locked (in user id order) before any batch is written, as every change of credits does.
+  const rows = await withBalancesLocked(
     tx,
     p.schedules.map((s) => s.userId),
-  );
-  const now = p.now.toISOString();
-  const rows = await queryRows<ScheduleGrant & { granted: number }>(
-    tx,
-    sql`
+    () =>
+      queryRows<ScheduleGrant & { granted: number }>(
+        tx,
+        inlined(sql`
     with ${dueInstallments({ scheduleIds: p.schedules.map((s) => s.id), now, catchUp: p.catchUp })}, inserted as (
       insert into credit_batches (user_id, amount, remaining, source, category, effective_at, expires_at, idempotency_key,
                                   subscription_id, schedule_id, installment, job_run_id, created_at)
@@ -227,7 +227,8 @@ async function grantInstallments(
     select a.id::text as "scheduleId", a.subscription_id as "subscriptionId", a.user_id as "userId",
            a.amount as "totalGranted", a.installments as "grantsProcessed", a.remaining_grants as "remainingGrants",
            (select count(*) from inserted)::int as granted
-      from advanced a where a.installments > 0 order by a.id`,
+      from advanced a where a.installments > 0 order by a.id`),
+      ),
   );
   const processed = rows[0]?.granted ?? 0;
   return {
