@@ -14,7 +14,7 @@ import { expireCeiling, grantCeiling, scheduleCeiling, type CeilingFigures } fro
 import { runConsumptions, type ConsumeFigures } from './consume';
 import { checkBenchDatabase, claimBenchDatabase, cloneDatabase, databaseName, dropDatabase, recordSeed } from './databases';
 import { benchCalendar, segmentCounts, seedUsers, type BenchCalendar } from './seed';
-import { runRoutes, type RouteFigures, type RouteServerOptions } from './routes';
+import { runRoutes, type RouteFigures, type RouteOverheadFigures, type RouteServerOptions } from './routes';
 
 export const benchJobs = ['grant', 'subscription-grants', 'expire'] as const;
 export type BenchJob = (typeof benchJobs)[number];
@@ -74,6 +74,8 @@ export type BenchReport = {
   seed: { ms: number; usersPerSec: number; batches: number; ledger: number; schedules: number; subscriptions: number };
   invariants: { afterSeed: InvariantFigures; afterJobs: InvariantFigures };
   jobs: Record<BenchJob, JobFigures>;
+  /** What a cron call costs beyond its job: our route code and Next itself (null without routes). */
+  routeOverhead: RouteOverheadFigures | null;
   consume: ConsumeFigures & { maxRssMb: number };
 };
 
@@ -253,9 +255,19 @@ export async function runBench(url: string, options: BenchOptions): Promise<Benc
   let consume: BenchReport['consume'];
   let afterJobs: InvariantFigures;
   const usecaseDb = `${name}_uc`;
-  log(`\nUsecases (chunk ${chunkSize}) on a copy of the seed:`);
-  let handle: DatabaseHandle = await connect({ url: await cloneDatabase(url, name, usecaseDb), maxConnections: workers + 2 });
+  const rawDb = `${name}_raw`;
+  // Each job's ceiling runs right after its usecase, on its own copy: on a shared machine the load
+  // changes from minute to minute, and the percentage compares two figures taken under the same load.
+  log(`\nUsecases (chunk ${chunkSize}) on a copy of the seed, each followed by its raw SQL ceiling (one statement) on another copy:`);
+  const handle: DatabaseHandle = await connect({ url: await cloneDatabase(url, name, usecaseDb), maxConnections: workers + 2 });
+  let raw: DatabaseHandle | null = null;
+  const ceilings: Record<BenchJob, (db: Database, now: Date) => Promise<CeilingFigures>> = {
+    grant: grantCeiling,
+    'subscription-grants': scheduleCeiling,
+    expire: expireCeiling,
+  };
   try {
+    raw = await connect({ url: await cloneDatabase(url, name, rawDb), maxConnections: 2 });
     for (const job of benchJobs) {
       const { value, peakRssMb, maxRssMb } = await withMemory(() => runJobViaUsecase(handle.db, job, calendar.runAt, chunkSize, log));
       jobs[job] = {
@@ -272,7 +284,18 @@ export async function runBench(url: string, options: BenchOptions): Promise<Benc
       log(
         `  ${job}: ${value.rows.toLocaleString('en')} ${units[job]} in ${Math.round(value.ms)} ms = ${jobs[job].rowsPerSec.toLocaleString('en')}/s (${value.chunks} chunks, ${value.calls} calls, peak RSS ${peakRssMb} MB)`,
       );
+      const c = await ceilings[job](raw.db, calendar.runAt);
+      const figures = jobs[job];
+      figures.ceiling = { ...c, rowsPerSec: perSec(c.rows, c.ms) };
+      figures.pctOfCeiling = figures.ceiling.rowsPerSec > 0 ? Math.round((figures.rowsPerSec / figures.ceiling.rowsPerSec) * 100) : null;
+      if (c.rows !== figures.rows) log(`  ⚠ ${job}: the ceiling wrote ${c.rows} rows, the usecase ${figures.rows}`);
+      log(
+        `  ${job} ceiling: ${c.rows.toLocaleString('en')} ${units[job]} in ${Math.round(c.ms)} ms = ${figures.ceiling.rowsPerSec.toLocaleString('en')}/s (usecase at ${figures.pctOfCeiling}% of it)`,
+      );
     }
+    await raw.close();
+    raw = null;
+    await dropDatabase(url, rawDb);
     log(`  consumption: ${consumptions.toLocaleString('en')} calls from ${workers} workers …`);
     const progress = throttled(log);
     const measured = await withMemory(() =>
@@ -294,40 +317,20 @@ export async function runBench(url: string, options: BenchOptions): Promise<Benc
       `  invariants after the jobs (${afterJobs.mode}): ${afterJobs.ok ? 'ok' : `${afterJobs.violations} violations`} (${afterJobs.ms} ms)`,
     );
   } finally {
+    await raw?.close();
     await handle.close();
     await dropDatabase(url, usecaseDb);
-  }
-
-  const rawDb = `${name}_raw`;
-  log(`\nRaw SQL ceiling (one statement per job) on a fresh copy:`);
-  handle = await connect({ url: await cloneDatabase(url, name, rawDb), maxConnections: 2 });
-  try {
-    const ceilings: Record<BenchJob, (db: Database, now: Date) => Promise<CeilingFigures>> = {
-      grant: grantCeiling,
-      'subscription-grants': scheduleCeiling,
-      expire: expireCeiling,
-    };
-    for (const job of benchJobs) {
-      const c = await ceilings[job](handle.db, calendar.runAt);
-      const figures = jobs[job];
-      figures.ceiling = { ...c, rowsPerSec: perSec(c.rows, c.ms) };
-      figures.pctOfCeiling = figures.ceiling.rowsPerSec > 0 ? Math.round((figures.rowsPerSec / figures.ceiling.rowsPerSec) * 100) : null;
-      if (c.rows !== figures.rows) log(`  ⚠ ${job}: the ceiling wrote ${c.rows} rows, the usecase ${figures.rows}`);
-      log(
-        `  ${job}: ${c.rows.toLocaleString('en')} ${units[job]} in ${Math.round(c.ms)} ms = ${figures.ceiling.rowsPerSec.toLocaleString('en')}/s`,
-      );
-    }
-  } finally {
-    await handle.close();
     await dropDatabase(url, rawDb);
   }
 
+  let routeOverhead: RouteOverheadFigures | null = null;
   if (options.routes) {
     const httpDb = `${name}_http`;
     log(`\nRoutes on next start, on a fresh copy:`);
     try {
       const routeFigures = await runRoutes(await cloneDatabase(url, name, httpDb), options.routes, log);
-      for (const job of benchJobs) jobs[job].route = routeFigures[job];
+      for (const job of benchJobs) jobs[job].route = routeFigures.jobs[job];
+      routeOverhead = routeFigures.overhead;
     } finally {
       await dropDatabase(url, httpDb);
     }
@@ -350,6 +353,7 @@ export async function runBench(url: string, options: BenchOptions): Promise<Benc
     seed,
     invariants: { afterSeed, afterJobs },
     jobs,
+    routeOverhead,
     consume,
   };
 }

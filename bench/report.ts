@@ -61,6 +61,17 @@ export function formatReport(report: BenchReport): string {
     ]);
   }
   lines.push(table(rows));
+  const o = report.routeOverhead;
+  if (o) {
+    lines.push(
+      `\nroute overhead: ours ${n(o.oursMs, 1)} ms, Next ${n(o.nextMs, 1)} ms per call ` +
+        `(medians of ${o.rounds} one-item calls per route: wall time minus the reported duration minus a 405 answer of the same route; ` +
+        Object.entries(o.perJob)
+          .map(([job, f]) => `${job} ${n(f.oursMsP50, 1)}`)
+          .join(', ') +
+        ')',
+    );
+  }
   const c = report.consume;
   lines.push(
     `\nconsumption: ${n(c.ops)} calls from ${c.workers} workers in ${n(c.ms)} ms = ${n(c.opsPerSec)}/s; ` +

@@ -14,6 +14,8 @@ export type RouteServerOptions = {
   /** The build `next start` serves (built with `NEXT_DIST_DIR=<distDir> next build`). */
   distDir: string;
   chunkSize?: number;
+  /** Small calls per route (and as many 405s) timed after the jobs to split the overhead; default 60. */
+  overheadRounds?: number;
 };
 
 export type RouteFigures = {
@@ -33,6 +35,24 @@ export type RouteFigures = {
 };
 
 type Job = JobName;
+
+/**
+ * What a cron call costs beyond its job, split into what Next itself adds and what our route code adds,
+ * from small calls repeated after the jobs have run (one sample per job is all the main run gives).
+ * Next: the wall time of the same route's 405 answer (a `PUT`: routing, the handler returning JSON,
+ * the HTTP round trip; no env, auth, database or job). Ours: a real call's wall time minus its reported
+ * `duration` minus that. Medians, the calls of each kind interleaved so they share the machine's state.
+ */
+export type RouteOverheadFigures = {
+  /** Calls of each kind. */
+  rounds: number;
+  /** Median wall time of a `PUT` (405) to the job routes: Next's own cost of a call, HTTP included. */
+  nextMs: number;
+  /** Median over every job call of (wall - duration - nextMs): our code's cost beyond the job's work. */
+  oursMs: number;
+  /** Per job: the median of wall - duration (a call that looks at one item: `limit=1`). */
+  perJob: Record<Job, { wallMinusDurationMsP50: number; oursMsP50: number }>;
+};
 
 // The paths come from the job catalog; what the bench asks of each route and counts as its rows is its own.
 const routes: Record<Job, { path: string; query: string; rows: (body: Record<string, unknown>) => number }> = {
@@ -87,6 +107,9 @@ async function startServer(url: string, options: RouteServerOptions, secret: str
       NEXT_DIST_DIR: options.distDir,
       DATABASE_URL: url,
       CRON_SECRET: secret,
+      // The bench follows `hasMore` itself, as a scheduler may: a route continuing itself in the
+      // background would do part of the work where the bench does not count it.
+      CRON_MAX_CONTINUATIONS: '0',
       BETTER_AUTH_SECRET: randomBytes(24).toString('hex'),
       BETTER_AUTH_URL: `http://127.0.0.1:${options.port}`,
       ...(options.chunkSize ? { CREDITS_CHUNK_SIZE: String(options.chunkSize) } : {}),
@@ -122,21 +145,61 @@ async function startServer(url: string, options: RouteServerOptions, secret: str
   };
 }
 
-async function call(base: string, job: Job, secret: string, extra = ''): Promise<{ wallMs: number; body: Record<string, unknown> }> {
+async function call(
+  base: string,
+  job: Job,
+  secret: string,
+  extra = '',
+  method: 'POST' | 'PUT' = 'POST',
+): Promise<{ wallMs: number; body: Record<string, unknown> }> {
   const route = routes[job];
   const query = extra || route.query;
   const started = performance.now();
   const response = await fetch(`${base}${route.path}${query ? `?${query}` : ''}`, {
-    method: 'POST',
+    method,
     headers: { authorization: `Bearer ${secret}` },
   });
   const text = await response.text();
   const wallMs = performance.now() - started;
-  if (response.status !== 200) throw new Error(`${route.path} answered ${response.status}: ${text.slice(0, 500)}`);
+  const expected = method === 'PUT' ? 405 : 200;
+  if (response.status !== expected) throw new Error(`${method} ${route.path} answered ${response.status}: ${text.slice(0, 500)}`);
   return { wallMs, body: JSON.parse(text) as Record<string, unknown> };
 }
 
-export async function runRoutes(url: string, options: RouteServerOptions, log: (line: string) => void): Promise<Record<Job, RouteFigures>> {
+const median = (values: number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
+const round2 = (value: number) => Math.round(value * 100) / 100;
+
+/** See RouteOverheadFigures. Each job call looks at one item (`limit=1`), after the jobs have run. */
+async function measureOverhead(base: string, secret: string, rounds: number): Promise<RouteOverheadFigures> {
+  const jobs: Job[] = ['grant', 'subscription-grants', 'expire'];
+  const nextSamples: number[] = [];
+  const samples = Object.fromEntries(jobs.map((job) => [job, [] as number[]])) as Record<Job, number[]>;
+  for (let i = 0; i < rounds; i++) {
+    for (const job of jobs) {
+      nextSamples.push((await call(base, job, secret, '', 'PUT')).wallMs);
+      const { wallMs, body } = await call(base, job, secret, 'limit=1');
+      samples[job].push(wallMs - Number(body.duration ?? 0));
+    }
+  }
+  const nextMs = median(nextSamples);
+  const perJob = Object.fromEntries(
+    jobs.map((job) => {
+      const p50 = median(samples[job]);
+      return [job, { wallMinusDurationMsP50: round2(p50), oursMsP50: round2(p50 - nextMs) }];
+    }),
+  ) as RouteOverheadFigures['perJob'];
+  return { rounds, nextMs: round2(nextMs), oursMs: round2(median(jobs.flatMap((job) => samples[job])) - nextMs), perJob };
+}
+
+export async function runRoutes(
+  url: string,
+  options: RouteServerOptions,
+  log: (line: string) => void,
+): Promise<{ jobs: Record<Job, RouteFigures>; overhead: RouteOverheadFigures }> {
   const secret = randomBytes(24).toString('hex');
   const server = await startServer(url, options, secret, log);
   try {
@@ -180,7 +243,11 @@ export async function runRoutes(url: string, options: RouteServerOptions, log: (
         `  ${job}: ${rows.toLocaleString('en')} rows in ${f.calls} calls, ${Math.round(ms)} ms = ${f.rowsPerSec.toLocaleString('en')}/s; overhead per call ${f.overheadMsAvg.toFixed(1)} ms avg; server peak RSS ${f.serverPeakRssMb} MB`,
       );
     }
-    return figures;
+    const overhead = await measureOverhead(server.base, secret, options.overheadRounds ?? 60);
+    log(
+      `  route overhead: ours ${overhead.oursMs.toFixed(1)} ms, Next ${overhead.nextMs.toFixed(1)} ms per call (medians of ${overhead.rounds} calls per route)`,
+    );
+    return { jobs: figures, overhead };
   } finally {
     await server.stop();
   }

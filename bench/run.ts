@@ -11,7 +11,7 @@ import { BenchRefusal, createDatabaseIfMissing, dropDatabase, withDatabase } fro
 import { formatReport } from './report';
 
 const SCRATCH_DATABASE = 'credits_bench';
-const DIST_DIR = '.next-bench';
+const DEFAULT_DIST_DIR = '.next-bench';
 const ROUTE_FILES = [
   'src/app/api/jobs/credits/grant/route.ts',
   'src/app/api/jobs/credits/expire/route.ts',
@@ -47,6 +47,8 @@ HTTP route, and writes bench-results/<timestamp>.json. See docs/performance.md.
   --no-routes        skip the HTTP part (no next build, no next start)
   --build            rebuild the app for the HTTP part even if a build exists
   --port N           port for next start (default 3571)
+  --dist-dir DIR     where the HTTP part's build lives (default .next-bench; another one lets two benches build side
+                     by side; next build then adds DIR to tsconfig.json's include, which is not to be committed)
   --help             this text`;
 
 function parseOptions() {
@@ -60,6 +62,7 @@ function parseOptions() {
         workers: { type: 'string' },
         invariants: { type: 'string' },
         port: { type: 'string' },
+        'dist-dir': { type: 'string' },
         'create-db': { type: 'boolean', default: false },
         'drop-db': { type: 'boolean', default: false },
         'no-routes': { type: 'boolean', default: false },
@@ -89,6 +92,7 @@ async function main() {
   if (!/^postgres(ql)?:\/\//.test(configured)) fail('DATABASE_URL must be a postgres:// URL');
   if (values.invariants && values.invariants !== 'all' && values.invariants !== 'sample') fail('--invariants must be "all" or "sample"');
   const port = positive('port', values.port, 3571);
+  const distDir = values['dist-dir'] ?? DEFAULT_DIST_DIR;
 
   let url = configured;
   if (values['create-db']) {
@@ -101,12 +105,12 @@ async function main() {
   let withRoutes = !values['no-routes'] && routesPresent;
   if (!values['no-routes'] && !routesPresent)
     console.log(`Routes not found (${ROUTE_FILES.filter((f) => !existsSync(f)).join(', ')}): timing the usecases only.`);
-  if (withRoutes && (values.build || !existsSync(path.join(DIST_DIR, 'BUILD_ID')))) {
-    console.log(`Building the app into ${DIST_DIR} (next build) …`);
+  if (withRoutes && (values.build || !existsSync(path.join(distDir, 'BUILD_ID')))) {
+    console.log(`Building the app into ${distDir} (next build) …`);
     try {
       execFileSync(path.join('node_modules', '.bin', 'next'), ['build'], {
         stdio: 'inherit',
-        env: { ...process.env, NEXT_DIST_DIR: DIST_DIR, DATABASE_URL: url, NEXT_TELEMETRY_DISABLED: '1' },
+        env: { ...process.env, NEXT_DIST_DIR: distDir, DATABASE_URL: url, NEXT_TELEMETRY_DISABLED: '1' },
       });
     } catch {
       console.log(`✖ next build failed (above): timing the usecases only. Fix the build, then run again with --build.`);
@@ -122,7 +126,7 @@ async function main() {
     workers: positive('workers', values.workers, 16),
     invariants: values.invariants as 'all' | 'sample' | undefined,
     reuseSeed: values['reuse-seed'],
-    routes: withRoutes ? { port, distDir: DIST_DIR, chunkSize } : null,
+    routes: withRoutes ? { port, distDir: distDir, chunkSize } : null,
   });
   console.log(formatReport(report));
   mkdirSync('bench-results', { recursive: true });
