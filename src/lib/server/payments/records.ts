@@ -1,4 +1,5 @@
 import 'server-only';
+import { findPlan, type CreditsConfig, type MonthlyPlan, type YearlyPlan } from '@/config/credits';
 import { eq, sql } from 'drizzle-orm';
 import {
   billingCustomers,
@@ -35,6 +36,21 @@ export async function whyNotCredited(
   }
   if (reason) console.error(`[billing] payment ${p.paymentId}: ${reason}; nothing granted`);
   return reason;
+}
+
+/**
+ * The monthly or yearly plan a subscription's payment names, or why it cannot be credited (see
+ * whyNotCredited): what both subscription payment handlers check first.
+ */
+export async function subscriptionPlanPaid(
+  tx: Database,
+  event: { paymentId: string; userId: string; productId: string },
+  config: CreditsConfig,
+): Promise<{ plan: MonthlyPlan | YearlyPlan; ignored: null } | { plan: null; ignored: string }> {
+  const plan = findPlan(config, event.productId);
+  const fits = plan !== undefined && plan.billing !== 'lifetime';
+  const ignored = await whyNotCredited(tx, { ...event, productFits: fits, expected: 'a monthly or yearly plan' });
+  return ignored === null && fits ? { plan, ignored: null } : { plan: null, ignored: ignored ?? 'not a subscription plan' };
 }
 
 /** Remembers the provider's customer of a user (the billing portal needs it); the first one recorded stays. */

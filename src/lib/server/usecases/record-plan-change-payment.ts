@@ -4,7 +4,7 @@ import { findPlan } from '@/config/credits';
 import { creditBatches, payments, subscriptions } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import type { BillingEventOf } from '@/lib/server/payments/events';
-import { addCreditsToPayment, lockSubscription, paymentRowId, recordPayment, whyNotCredited } from '@/lib/server/payments/records';
+import { addCreditsToPayment, lockSubscription, paymentRowId, recordPayment, subscriptionPlanPaid } from '@/lib/server/payments/records';
 import { creditKeys } from '@/lib/server/credits/keys';
 import { addUtcDays, addUtcMonths, periodIndexAt } from '@/lib/server/credits/time';
 import type { BillingContext, BillingOutcome } from './apply-billing-webhook';
@@ -22,13 +22,8 @@ export async function recordPlanChangePayment(
   event: BillingEventOf<'plan_change_paid'>,
   ctx: BillingContext,
 ): Promise<Omit<BillingOutcome, 'type'>> {
-  const plan = findPlan(ctx.config, event.productId);
-  const ignored = await whyNotCredited(tx, {
-    ...event,
-    productFits: plan !== undefined && plan.billing !== 'lifetime',
-    expected: 'a monthly or yearly plan',
-  });
-  if (ignored || !plan || plan.billing === 'lifetime') return { result: 'ignored', detail: ignored ?? undefined };
+  const { plan, ignored } = await subscriptionPlanPaid(tx, event, ctx.config);
+  if (!plan) return { result: 'ignored', detail: ignored };
   if (plan.billing === 'yearly') {
     // Moving to the yearly plan is paying for a term that starts at the change.
     return recordSubscriptionPayment(tx, { ...event, type: 'subscription_period_paid', periodStart: event.changedAt }, ctx);

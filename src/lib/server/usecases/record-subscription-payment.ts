@@ -1,6 +1,6 @@
 import 'server-only';
 import { eq, sql } from 'drizzle-orm';
-import { findPlan, type MonthlyPlan, type YearlyPlan } from '@/config/credits';
+import { type MonthlyPlan, type YearlyPlan } from '@/config/credits';
 import { creditBatches, subscriptions, type Subscription } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import type { BillingEventOf } from '@/lib/server/payments/events';
@@ -10,7 +10,7 @@ import {
   paymentRowId,
   recordPayment,
   rememberCustomer,
-  whyNotCredited,
+  subscriptionPlanPaid,
 } from '@/lib/server/payments/records';
 import { creditKeys } from '@/lib/server/credits/keys';
 import { addUtcDays, addUtcMonths, periodIndexAt } from '@/lib/server/credits/time';
@@ -33,13 +33,8 @@ export async function recordSubscriptionPayment(
   event: BillingEventOf<'subscription_period_paid'>,
   ctx: BillingContext,
 ): Promise<Omit<BillingOutcome, 'type'>> {
-  const plan = findPlan(ctx.config, event.productId);
-  const ignored = await whyNotCredited(tx, {
-    ...event,
-    productFits: plan !== undefined && plan.billing !== 'lifetime',
-    expected: 'a monthly or yearly plan',
-  });
-  if (ignored || !plan || plan.billing === 'lifetime') return { result: 'ignored', detail: ignored ?? undefined };
+  const { plan, ignored } = await subscriptionPlanPaid(tx, event, ctx.config);
+  if (!plan) return { result: 'ignored', detail: ignored };
   await rememberCustomer(tx, ctx.provider, event.customerId, event.userId);
   const { subscription, created } = await findOrCreateSubscription(tx, event, ctx, plan);
   const outcome = await recordPaidPeriod(tx, event, ctx, plan, subscription);
