@@ -10,6 +10,7 @@ import { formatPrice } from '@/app/pricing/products';
 import { openBillingPortal } from './actions';
 import { RenewalForm } from './renewal-form';
 import styles from './billing.module.css';
+import table from '@/components/table.module.css';
 
 export const metadata: Metadata = { title: 'Billing' };
 
@@ -85,17 +86,17 @@ function PlanDetails({ plan, format }: { plan: CurrentPlan; format: Formatters }
 
 function Payments({ payments, format }: { payments: BillingPayment[]; format: Formatters }) {
   return (
-    <div className={styles.tableWrap}>
-      <table className={styles.table} data-testid="payments">
+    <div className={table.wrap}>
+      <table className={table.table} data-testid="payments">
         <thead>
           <tr>
             <th scope="col">Date</th>
             <th scope="col">What</th>
-            <th scope="col" className={styles.num}>
+            <th scope="col" className={table.num}>
               Amount
             </th>
             <th scope="col">State</th>
-            <th scope="col" className={styles.num}>
+            <th scope="col" className={table.num}>
               Credits
             </th>
           </tr>
@@ -107,7 +108,7 @@ function Payments({ payments, format }: { payments: BillingPayment[]; format: Fo
                 <Time date={payment.paidAt} format={format} />
               </td>
               <td>{payment.productName}</td>
-              <td className={styles.num}>{formatPrice(format.locale, payment)}</td>
+              <td className={table.num}>{formatPrice(format.locale, payment)}</td>
               <td>
                 {paymentStateLabels[payment.state]}
                 {payment.reversals.map((reversal) => (
@@ -119,7 +120,7 @@ function Payments({ payments, format }: { payments: BillingPayment[]; format: Fo
                   </span>
                 ))}
               </td>
-              <td className={styles.num}>{format.credits(payment.credits)}</td>
+              <td className={table.num}>{format.credits(payment.credits)}</td>
             </tr>
           ))}
         </tbody>

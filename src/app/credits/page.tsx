@@ -13,6 +13,7 @@ import { MAX_DEMO_RUNS } from './demo';
 import { describeNextGrant, kindLabels, reasonLabels, sourceLabels } from './labels';
 import { SpendForm } from './spend-form';
 import styles from './credits.module.css';
+import table from '@/components/table.module.css';
 
 export const metadata: Metadata = { title: 'Your credits' };
 
@@ -143,16 +144,16 @@ function History({ entries, firstPage, format }: { entries: CreditHistoryEntry[]
     );
   }
   return (
-    <div className={styles.tableWrap}>
-      <table className={styles.table} data-testid="history">
+    <div className={table.wrap}>
+      <table className={table.table} data-testid="history">
         <thead>
           <tr>
             <th scope="col">Date</th>
             <th scope="col">Kind</th>
-            <th scope="col" className={styles.num}>
+            <th scope="col" className={table.num}>
               Amount
             </th>
-            <th scope="col" className={styles.num}>
+            <th scope="col" className={table.num}>
               Balance after
             </th>
             <th scope="col">Source</th>
@@ -173,11 +174,11 @@ function History({ entries, firstPage, format }: { entries: CreditHistoryEntry[]
                   {reason && <span className={styles.reason}>{reasonLabels[reason] ?? reason}</span>}
                   {payment && <span className={styles.reason}>payment {payment}</span>}
                 </td>
-                <td className={`${styles.num} ${entry.delta > 0 ? styles.plus : styles.minus}`}>
+                <td className={`${table.num} ${entry.delta > 0 ? styles.plus : styles.minus}`}>
                   {entry.delta > 0 ? '+' : '−'}
                   {format.credits(Math.abs(entry.delta))}
                 </td>
-                <td className={styles.num}>{format.credits(entry.balanceAfter)}</td>
+                <td className={table.num}>{format.credits(entry.balanceAfter)}</td>
                 <td>{entry.source ? sourceLabels[entry.source] : '—'}</td>
               </tr>
             );
