@@ -213,6 +213,9 @@ export function creemRefundObject(params: {
   orderId: string;
   refundAmount: number;
   status?: string;
+  /** The refunded transaction: charged before tax, and paid (what refunds are in); 500 each unless given. */
+  amount?: number;
+  amountPaid?: number;
 }) {
   return {
     id: params.refundId,
@@ -221,7 +224,7 @@ export function creemRefundObject(params: {
     refund_amount: params.refundAmount,
     refund_currency: 'USD',
     reason: 'requested_by_customer',
-    transaction: creemTransactionObject({ ...params, amount: 500, amountPaid: 500 }),
+    transaction: creemTransactionObject({ amount: 500, amountPaid: 500, ...params }),
     checkout: { id: `ch_${params.orderId}`, object: 'checkout', status: 'completed', mode: 'test' },
     order: {
       id: params.orderId,

@@ -111,6 +111,12 @@ export const paymentReversed = z.object({
   paymentRefs: z.array(id).min(1),
   /** This refund's or dispute's amount. */
   amount: minorUnits,
+  /**
+   * What the reversed payment actually collected, when the provider says so here (Creem's transaction
+   * `amount_paid`: tax included, discount applied). Refunds are in that money, so the refunded share is
+   * measured against it; without it, against the amount recorded when the payment was applied.
+   */
+  paymentAmount: minorUnits.nullish(),
   currency,
   at: z.date(),
 });

@@ -52,6 +52,12 @@ export async function reversePayment(tx: Database, event: Reversal, ctx: Billing
   await lockBalance(tx, payment.userId);
   const batches = await lockPaidBatches(tx, payment, ctx.now);
 
+  // The money the payment really collected, when the provider tells us with the reversal (a renewal
+  // event may not carry it, and the list price was recorded then): the payment is corrected to it.
+  if (event.paymentAmount && event.paymentAmount !== payment.amount) {
+    payment.amount = Math.max(event.paymentAmount, payment.amountRefunded);
+    await tx.update(payments).set({ amount: payment.amount }).where(eq(payments.id, payment.id));
+  }
   const refundable = payment.amount - payment.amountRefunded;
   const amount = Math.min(event.amount, refundable);
   const refundedAfter = payment.amountRefunded + amount;

@@ -195,7 +195,14 @@ describe('a monthly subscription, through the events Creem sends for it', () => 
 
   it('refund.created naming the transaction and an order finds that one payment and takes its unspent credits back', async () => {
     const { user, transactionId } = await subscribed();
-    const refund = creemRefundObject({ refundId: `ref_${randomUUID()}`, transactionId, orderId: 'ord_not_a_payment', refundAmount: 1900 });
+    const refund = creemRefundObject({
+      refundId: `ref_${randomUUID()}`,
+      transactionId,
+      orderId: 'ord_not_a_payment',
+      refundAmount: 1900,
+      amount: 1900,
+      amountPaid: 1900,
+    });
     await deliver('refund.created', refund, '2026-03-10T12:00:00Z');
     const [reversal] = await t.db.select().from(paymentReversals).where(eq(paymentReversals.userId, user.id));
     expect(reversal).toMatchObject({ paymentId: `creem:${transactionId}`, kind: 'refund', creditsTakenBack: 1000 });

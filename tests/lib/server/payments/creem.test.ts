@@ -308,6 +308,8 @@ describe('verifyWebhook normalizes Creem events', () => {
         reversalId: 'ref_3DB9NQFvk18TJwSqd0N6bd',
         paymentRefs: ['tran_1', 'ord_1'],
         amount: 250,
+        // What the refunded transaction collected: the share is measured against it.
+        paymentAmount: 500,
         currency: 'usd',
         at: new Date(1773144000000),
       },
@@ -333,6 +335,7 @@ describe('verifyWebhook normalizes Creem events', () => {
         reversalId: 'disp_6vSsOdTANP5PhOzuDlUuXE',
         paymentRefs: ['tran_4', 'ord_57'],
         amount: 1331,
+        paymentAmount: 1331,
         currency: 'usd',
         at: new Date(1773144100000),
       },
