@@ -1,12 +1,11 @@
 import 'server-only';
 import { z } from 'zod';
-import { paymentProviders } from '@/lib/server/db/schema';
+import type { PaymentProviderId } from '@/lib/server/db/schema';
 
 // The normalized billing events of docs/payments.md: what an adapter makes of a provider's webhook (or
 // of the provider's answer on the success page), and all the usecases ever see of a payment. Every
 // id is the provider's own; amounts are minor units (cents) of `currency`.
 
-const providerId = z.enum(paymentProviders);
 const id = z.string().min(1).max(255);
 const minorUnits = z.number().int().min(0);
 const currency = z
@@ -136,7 +135,7 @@ export type BillingEventOf<T extends BillingEvent['type']> = Extract<BillingEven
 
 /** One webhook delivery, verified and normalized: the provider's event id and type, and what it means (often nothing). */
 export type VerifiedWebhook = {
-  provider: z.infer<typeof providerId>;
+  provider: PaymentProviderId;
   eventId: string;
   eventType: string;
   events: BillingEvent[];
