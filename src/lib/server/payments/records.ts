@@ -19,6 +19,26 @@ import type { Database } from '@/lib/server/db/types';
 /** `{provider}:{the provider's id}`: the id of a payment row, and the root of every key its grants use. */
 export const paymentRowId = (provider: PaymentProviderId, providerPaymentId: string) => `${provider}:${providerPaymentId}`;
 
+/** The columns of a payment row every handler fills the same way, from the normalized event. */
+export function paymentValues(
+  ctx: { provider: PaymentProviderId; now: Date },
+  event: { paymentId: string; chargeId?: string | null; userId: string; amount: number; currency: string; paidAt: Date },
+  productId: string,
+) {
+  return {
+    id: paymentRowId(ctx.provider, event.paymentId),
+    provider: ctx.provider,
+    providerPaymentId: event.paymentId,
+    providerChargeId: event.chargeId ?? null,
+    userId: event.userId,
+    productId,
+    amount: event.amount,
+    currency: event.currency,
+    paidAt: event.paidAt,
+    createdAt: ctx.now,
+  };
+}
+
 /**
  * Why a paid object cannot be credited here, or null when it can: its product is not one this
  * handler sells (`expected` says which), or its user does not exist. The caller records the event as

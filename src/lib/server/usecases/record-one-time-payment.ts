@@ -4,7 +4,7 @@ import { findProduct } from '@/config/credits';
 import { subscriptions } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import type { BillingEventOf } from '@/lib/server/payments/events';
-import { addCreditsToPayment, paymentRowId, recordPayment, rememberCustomer, whyNotCredited } from '@/lib/server/payments/records';
+import { addCreditsToPayment, paymentValues, recordPayment, rememberCustomer, whyNotCredited } from '@/lib/server/payments/records';
 import { creditKeys } from '@/lib/server/credits/keys';
 import type { BillingContext, BillingOutcome } from './apply-billing-webhook';
 import { purchaseCreditPack } from './purchase-credit-pack';
@@ -28,19 +28,8 @@ export async function recordOneTimePayment(
   });
   if (ignored || !product) return { result: 'ignored', detail: ignored ?? undefined };
   await rememberCustomer(tx, ctx.provider, event.customerId, event.userId);
-  const id = paymentRowId(ctx.provider, event.paymentId);
-  const common = {
-    id,
-    provider: ctx.provider,
-    providerPaymentId: event.paymentId,
-    providerChargeId: event.chargeId ?? null,
-    userId: event.userId,
-    productId: event.productId,
-    amount: event.amount,
-    currency: event.currency,
-    paidAt: event.paidAt,
-    createdAt: ctx.now,
-  };
+  const common = paymentValues(ctx, event, event.productId);
+  const id = common.id;
 
   if (product.kind === 'pack') {
     const recorded = await recordPayment(tx, { ...common, kind: 'pack', grantKey: creditKeys.purchase(id) });

@@ -4,7 +4,7 @@ import { findPlan } from '@/config/credits';
 import { creditBatches, payments, subscriptions } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import type { BillingEventOf } from '@/lib/server/payments/events';
-import { addCreditsToPayment, lockSubscription, paymentRowId, recordPayment, subscriptionPlanPaid } from '@/lib/server/payments/records';
+import { addCreditsToPayment, lockSubscription, paymentValues, recordPayment, subscriptionPlanPaid } from '@/lib/server/payments/records';
 import { creditKeys } from '@/lib/server/credits/keys';
 import { addUtcDays, addUtcMonths, periodIndexAt } from '@/lib/server/credits/time';
 import type { BillingContext, BillingOutcome } from './apply-billing-webhook';
@@ -37,24 +37,16 @@ export async function recordPlanChangePayment(
   const n = periodIndexAt(subscription.anchorAt, event.changedAt);
   const periodStart = addUtcMonths(subscription.anchorAt, Math.max(n, 0));
   const periodEnd = addUtcMonths(subscription.anchorAt, Math.max(n, 0) + 1);
-  const id = paymentRowId(ctx.provider, event.paymentId);
+  const values = paymentValues(ctx, event, plan.id);
+  const id = values.id;
   const key = creditKeys.purchase(id);
   const recorded = await recordPayment(tx, {
-    id,
-    provider: ctx.provider,
-    providerPaymentId: event.paymentId,
-    providerChargeId: event.chargeId ?? null,
-    userId: event.userId,
-    productId: plan.id,
+    ...values,
     kind: 'proration',
     subscriptionId: subscription.id,
-    amount: event.amount,
-    currency: event.currency,
     grantKey: key,
     periodStart,
     periodEnd,
-    paidAt: event.paidAt,
-    createdAt: ctx.now,
   });
   if (!recorded.created) return { result: 'replayed' };
   // The change is the newest thing known of the plan: a renewal of this period collected late does not undo it.

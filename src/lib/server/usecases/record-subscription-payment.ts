@@ -7,7 +7,7 @@ import type { BillingEventOf } from '@/lib/server/payments/events';
 import {
   addCreditsToPayment,
   lockSubscription,
-  paymentRowId,
+  paymentValues,
   recordPayment,
   rememberCustomer,
   subscriptionPlanPaid,
@@ -50,20 +50,8 @@ async function recordPaidPeriod(
   plan: MonthlyPlan | YearlyPlan,
   subscription: Subscription,
 ): Promise<Omit<BillingOutcome, 'type'>> {
-  const id = paymentRowId(ctx.provider, event.paymentId);
-  const common = {
-    id,
-    provider: ctx.provider,
-    providerPaymentId: event.paymentId,
-    providerChargeId: event.chargeId ?? null,
-    userId: event.userId,
-    productId: plan.id,
-    subscriptionId: subscription.id,
-    amount: event.amount,
-    currency: event.currency,
-    paidAt: event.paidAt,
-    createdAt: ctx.now,
-  };
+  const common = { ...paymentValues(ctx, event, plan.id), subscriptionId: subscription.id };
+  const id = common.id;
   // The latest period paid decides the plan the next periods are granted for (a downgrade takes effect
   // here), unless the provider said something newer of the plan (a state event, a paid plan change):
   // a renewal collected late must not undo an upgrade made meanwhile.
