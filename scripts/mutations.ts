@@ -155,6 +155,43 @@ const MUTATIONS: Mutation[] = [
     tests: ['tests/lib/server/usecases/grant-credits.test.ts'],
     needsServer: true,
   },
+  // Payments (docs/payments.md).
+  {
+    name: 'webhook-event-id-not-recorded',
+    breaks: 'a webhook event id is applied once: a redelivery answers duplicate and changes nothing',
+    file: 'src/lib/server/usecases/apply-billing-webhook.ts',
+    find: '.onConflictDoNothing()',
+    replace: '.onConflictDoUpdate({ target: [billingEvents.provider, billingEvents.eventId], set: { type: webhook.eventType } })',
+    tests: [
+      'tests/lib/server/usecases/apply-billing-webhook.test.ts',
+      'tests/app/api/webhooks/stripe.test.ts',
+      'tests/app/api/webhooks/creem.test.ts',
+    ],
+  },
+  {
+    name: 'safety-net-grants-unpaid-periods',
+    breaks: "the grant job grants a provider's monthly period only when it is paid for",
+    file: 'src/lib/server/usecases/grant-monthly-credits.ts',
+    find: 'and (provider is null or period_start < paid_through)',
+    replace: 'and true',
+    tests: ['tests/lib/server/usecases/apply-billing-webhook.test.ts', 'tests/lib/server/usecases/billing-review.test.ts'],
+  },
+  {
+    name: 'refund-takes-all-unspent',
+    breaks: "a refund takes back its share of the payment's credits, not everything unspent",
+    file: 'src/lib/server/usecases/reverse-payment.ts',
+    find: 'const takenBack = Math.min(share, unspent);',
+    replace: 'const takenBack = unspent;',
+    tests: ['tests/lib/server/usecases/reverse-payment.test.ts', 'tests/lib/server/usecases/billing-review.test.ts'],
+  },
+  {
+    name: 'duplicate-charge-owns-the-period',
+    breaks: 'a second payment for a period already paid owns no credits, so its refund takes none',
+    file: 'src/lib/server/usecases/record-subscription-payment.ts',
+    find: 'grantKey: duplicate ? null : key,',
+    replace: 'grantKey: key,',
+    tests: ['tests/lib/server/usecases/billing-review.test.ts', 'tests/lib/server/usecases/apply-billing-webhook.test.ts'],
+  },
 ];
 
 const HELP = `

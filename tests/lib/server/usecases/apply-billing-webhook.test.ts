@@ -151,6 +151,32 @@ describe('subscriptions: only paid periods are granted, once, by whichever comes
     await expectInvariants(t.db);
   });
 
+  it('a second invoice for a period already paid (a duplicate charge) is recorded but owns no credits', async () => {
+    const user = await makeUser(t.db);
+    const start = at('2026-05-05T08:00:00Z');
+    await applyBillingWebhook(
+      t.db,
+      webhook([periodPaid({ userId: user.id, subscriptionId: 'sub_twice', paymentId: 'in_first', periodStart: start })]),
+      {
+        now: start,
+      },
+    );
+    const again = new Date(start.getTime() + 3_600_000);
+    const second = await applyBillingWebhook(
+      t.db,
+      webhook([periodPaid({ userId: user.id, subscriptionId: 'sub_twice', paymentId: 'in_second', periodStart: again, paidAt: again })]),
+      { now: again },
+    );
+    expect(second.outcomes[0]).toMatchObject({ result: 'applied', detail: 'duplicate of stripe:in_first: nothing granted' });
+    const [first, duplicate] = await Promise.all(
+      ['stripe:in_first', 'stripe:in_second'].map(async (id) => (await t.db.select().from(payments).where(eq(payments.id, id)))[0]!),
+    );
+    expect(first).toMatchObject({ grantKey: 'subscription:sub_twice:2026-05-05', creditsGranted: 1_000 });
+    expect(duplicate).toMatchObject({ grantKey: null, creditsGranted: 0 });
+    expect(await keysOf(user.id)).toEqual(['subscription:sub_twice:2026-05-05 1000']);
+    await expectInvariants(t.db);
+  });
+
   it('the grant job never grants a provider subscription period that was not paid', async () => {
     const user = await makeUser(t.db);
     const start = at('2026-05-05T08:00:00Z');
