@@ -1,6 +1,6 @@
 import 'server-only';
 import { findPlan, type CreditsConfig, type MonthlyPlan, type YearlyPlan } from '@/config/credits';
-import { eq, sql } from 'drizzle-orm';
+import { eq, sql, type SQL } from 'drizzle-orm';
 import {
   billingCustomers,
   payments,
@@ -95,6 +95,18 @@ export async function recordPayment(
     throw new Error(`payment ${values.id} was recorded for another user or product`);
   }
   return { created: false, payment: existing! };
+}
+
+/**
+ * SQL: batch `b` is one the payment paid for: its immediate grant (`grant_key`: a pack, a period, a
+ * proration), an installment of its yearly term (`credit_schedules.payment_id`), or a month of the
+ * lifetime plan it bought. One definition for what a refund takes from and what the billing page shows.
+ */
+export function paidByPayment(b: string, payment: { id: SQL; kind: SQL; grantKey: SQL; subscriptionId: SQL }): SQL {
+  const batch = sql.raw(b);
+  return sql`(${batch}.idempotency_key = ${payment.grantKey}
+          or ${batch}.schedule_id in (select s.id from credit_schedules s where s.payment_id = ${payment.id})
+          or (${payment.kind}::text = 'lifetime' and ${batch}.source = 'lifetime' and ${batch}.subscription_id = ${payment.subscriptionId}))`;
 }
 
 /** Adds what a grant gave to the payment that paid for it (shown on the billing page). */

@@ -5,6 +5,7 @@ import { billingCustomers, paymentReversals, payments, subscriptions, type Payme
 import { queryRows } from '@/lib/server/db/sql';
 import type { Database } from '@/lib/server/db/types';
 import { paymentProvider } from '@/lib/server/payments';
+import { paidByPayment } from '@/lib/server/payments/records';
 
 /** How the billing page words a plan's state; `cancels_at_period_end` shows the date it stops. */
 export type PlanState = 'active' | 'past_due' | 'cancels_at_period_end' | 'canceled';
@@ -143,9 +144,12 @@ export async function paymentCredits(db: Database, paymentIds: string[]): Promis
     sql`select p.id,
                (select coalesce(sum(b.amount), 0) from credit_batches b
                  where b.user_id = p.user_id
-                   and (b.idempotency_key = p.grant_key
-                        or b.schedule_id in (select s.id from credit_schedules s where s.payment_id = p.id)
-                        or (p.kind = 'lifetime' and b.source = 'lifetime' and b.subscription_id = coalesce(p.subscription_id, p.id))))::float8 as credits
+                   and ${paidByPayment('b', {
+                     id: sql`p.id`,
+                     kind: sql`p.kind`,
+                     grantKey: sql`p.grant_key`,
+                     subscriptionId: sql`coalesce(p.subscription_id, p.id)`,
+                   })})::float8 as credits
           from payments p
          where p.id in (${sql.join(
            paymentIds.map((id) => sql`${id}`),

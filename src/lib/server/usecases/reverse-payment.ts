@@ -5,6 +5,7 @@ import type { Database } from '@/lib/server/db/types';
 import { queryRows } from '@/lib/server/db/sql';
 import { lockBalance } from '@/lib/server/credits/balances';
 import { creditKeys } from '@/lib/server/credits/keys';
+import { paidByPayment } from '@/lib/server/payments/records';
 import { postLostCredits } from '@/lib/server/credits/posting';
 import { startOfUtcMonth } from '@/lib/server/credits/time';
 import type { BillingEventOf } from '@/lib/server/payments/events';
@@ -195,18 +196,18 @@ async function lockPaidBatches(tx: Database, payment: Payment, now: Date): Promi
   if (payment.kind === 'period' && !payment.grantKey) return [];
   if (!['term', 'lifetime'].includes(payment.kind) && !payment.grantKey)
     throw new Error(`reversePayment: payment ${payment.id} has no grant key`);
-  const paidFor =
-    payment.kind === 'term'
-      ? sql`schedule_id in (select id from credit_schedules where payment_id = ${payment.id})`
-      : payment.kind === 'lifetime'
-        ? sql`subscription_id = ${payment.subscriptionId} and source = 'lifetime'`
-        : sql`idempotency_key = ${payment.grantKey}`;
   return queryRows<PaidBatch>(
     tx,
     sql`select id, user_id as "userId", amount, remaining,
                (expired_at is null and (expires_at is null or expires_at > ${now.toISOString()}::timestamptz)) as live
           from credit_batches
-         where user_id = ${payment.userId} and ${paidFor}
+         where user_id = ${payment.userId}
+           and ${paidByPayment('credit_batches', {
+             id: sql`${payment.id}`,
+             kind: sql`${payment.kind}`,
+             grantKey: sql`${payment.grantKey}`,
+             subscriptionId: sql`${payment.subscriptionId}`,
+           })}
          order by expires_at asc nulls last, id
            for update`,
   ).then((rows) => rows.map((row) => ({ ...row, id: Number(row.id), amount: Number(row.amount), remaining: Number(row.remaining) })));
