@@ -2,7 +2,7 @@
 import { revalidatePath } from 'next/cache';
 import { redirect } from 'next/navigation';
 import { z } from 'zod';
-import { getCurrentUser } from '@/lib/server/auth/session';
+import { requireUser } from '@/lib/server/auth/session';
 import { getDb } from '@/lib/server/db';
 import { billingPortalUrl } from '@/lib/server/usecases/get-billing-summary';
 import { setCancelAtPeriodEnd } from '@/lib/server/usecases/set-cancel-at-period-end';
@@ -21,8 +21,7 @@ const renewalSchema = z.object({
 export const changeRenewal = validatedAction(
   renewalSchema,
   async ({ subscriptionId, cancel }): Promise<RenewalState> => {
-    const user = await getCurrentUser();
-    if (!user) redirect('/sign-in?next=/billing');
+    const user = await requireUser('/billing');
     const result = await setCancelAtPeriodEnd(await getDb(), { userId: user.id, subscriptionId, cancel });
     if (!result.ok) return { status: 'refused', message: result.message };
     revalidatePath('/billing');
@@ -36,8 +35,7 @@ export const changeRenewal = validatedAction(
 
 /** Manage subscription: the provider's own portal (payment method, invoices). */
 export async function openBillingPortal(): Promise<void> {
-  const user = await getCurrentUser();
-  if (!user) redirect('/sign-in?next=/billing');
+  const user = await requireUser('/billing');
   const url = await billingPortalUrl(await getDb(), { userId: user.id, returnUrl: `${await requestOrigin()}/billing` });
   redirect(url ?? '/billing');
 }

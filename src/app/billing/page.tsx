@@ -1,14 +1,14 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { redirect } from 'next/navigation';
 import type { Formatters } from '@/lib/format';
-import { getCurrentUser } from '@/lib/server/auth/session';
+import { requireUser } from '@/lib/server/auth/session';
 import { getDb } from '@/lib/server/db';
 import { getRequestFormatters } from '@/lib/server/request-format';
 import { getBillingSummary, type BillingPayment, type CurrentPlan, type PaymentState } from '@/lib/server/usecases/get-billing-summary';
 import { formatPrice } from '@/app/pricing/products';
 import { openBillingPortal } from './actions';
 import { RenewalForm } from './renewal-form';
+import formStyles from '@/components/form.module.css';
 import styles from './billing.module.css';
 import table from '@/components/table.module.css';
 
@@ -23,8 +23,7 @@ const paymentStateLabels: Record<PaymentState, string> = {
 };
 
 export default async function BillingPage() {
-  const user = await getCurrentUser();
-  if (!user) redirect('/sign-in?next=/billing');
+  const user = await requireUser('/billing');
   const [summary, format] = await Promise.all([getDb().then((db) => getBillingSummary(db, user.id)), getRequestFormatters()]);
   return (
     <div className={styles.page}>
@@ -73,7 +72,7 @@ function PlanDetails({ plan, format }: { plan: CurrentPlan; format: Formatters }
       <div className={styles.actions}>
         {plan.hasPortal && (
           <form action={openBillingPortal}>
-            <button className={styles.secondary} type="submit">
+            <button className={formStyles.secondary} type="submit">
               Manage subscription
             </button>
           </form>

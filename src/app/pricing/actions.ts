@@ -1,7 +1,7 @@
 'use server';
 import { redirect } from 'next/navigation';
 import { z } from 'zod';
-import { getCurrentUser } from '@/lib/server/auth/session';
+import { requireUser } from '@/lib/server/auth/session';
 import { getDb } from '@/lib/server/db';
 import { startCheckout, type StartCheckoutResult } from '@/lib/server/usecases/start-checkout';
 import { validatedAction } from '@/lib/server/validated-action';
@@ -16,8 +16,7 @@ const buySchema = z.object({ productId: z.string({ error: 'Choose something to b
 export const buyProduct = validatedAction(
   buySchema,
   async ({ productId }): Promise<BuyState> => {
-    const user = await getCurrentUser();
-    if (!user) redirect('/sign-in?next=/pricing');
+    const user = await requireUser('/pricing');
     let result: StartCheckoutResult;
     try {
       result = await startCheckout(await getDb(), { userId: user.id, email: user.email, productId, origin: await requestOrigin() });

@@ -1,8 +1,7 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { redirect } from 'next/navigation';
 import { z } from 'zod';
-import { getCurrentUser } from '@/lib/server/auth/session';
+import { requireUser } from '@/lib/server/auth/session';
 import { getDb } from '@/lib/server/db';
 import { getRequestFormatters } from '@/lib/server/request-format';
 import { fulfilCheckout } from '@/lib/server/usecases/fulfil-checkout';
@@ -23,8 +22,7 @@ type PageProps = { searchParams: Promise<Record<string, string | string[] | unde
 // have arrived yet) and shows what has landed now; it never waits for the webhook.
 export default async function CheckoutSuccessPage({ searchParams }: PageProps) {
   const query = querySchema.parse(await searchParams);
-  const user = await getCurrentUser();
-  if (!user) redirect('/sign-in?next=/billing');
+  const user = await requireUser('/billing');
   const result = query.order
     ? await fulfilCheckout(await getDb(), { userId: user.id, orderId: query.order, checkoutId: query.checkout, now: new Date() })
     : null;

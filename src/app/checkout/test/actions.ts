@@ -1,7 +1,7 @@
 'use server';
 import { redirect } from 'next/navigation';
 import { z } from 'zod';
-import { getCurrentUser } from '@/lib/server/auth/session';
+import { requireUser } from '@/lib/server/auth/session';
 import { getDb } from '@/lib/server/db';
 import { completeTestCheckout } from '@/lib/server/usecases/complete-test-checkout';
 
@@ -9,8 +9,7 @@ const orderSchema = z.object({ orderId: z.uuid() });
 
 /** "Pay (test)": plays the provider's part for this order, then lands on the success page as a real checkout would. */
 export async function payTestCheckout(formData: FormData): Promise<void> {
-  const user = await getCurrentUser();
-  if (!user) redirect('/sign-in?next=/pricing');
+  const user = await requireUser('/pricing');
   const parsed = orderSchema.safeParse(Object.fromEntries(formData));
   if (!parsed.success) redirect('/pricing');
   const { orderId } = parsed.data;

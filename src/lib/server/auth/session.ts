@@ -15,9 +15,9 @@ export const getCurrentUser = cache(async () => {
   return session?.user ?? null;
 });
 
-/** The signed-in user; anyone else is sent to the sign-in page. */
-export async function requireUser() {
+/** The signed-in user; anyone else is sent to the sign-in page, and back to `returnTo` (a path of this site) once signed in. */
+export async function requireUser(returnTo?: string) {
   const user = await getCurrentUser();
-  if (!user) redirect('/sign-in');
+  if (!user) redirect(returnTo ? `/sign-in?next=${returnTo}` : '/sign-in');
   return user;
 }

@@ -1,8 +1,7 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { redirect } from 'next/navigation';
 import type { Formatters } from '@/lib/format';
-import { getCurrentUser } from '@/lib/server/auth/session';
+import { requireUser } from '@/lib/server/auth/session';
 import { getDb } from '@/lib/server/db';
 import { getRequestFormatters } from '@/lib/server/request-format';
 import { getTestCheckoutOrder } from '@/lib/server/usecases/complete-test-checkout';
@@ -18,8 +17,7 @@ type PageProps = { params: Promise<{ orderId: string }> };
 // Stands in for a provider's hosted checkout page while no provider is configured (never in production).
 export default async function TestCheckoutPage({ params }: PageProps) {
   const { orderId } = await params;
-  const user = await getCurrentUser();
-  if (!user) redirect('/sign-in?next=/pricing');
+  const user = await requireUser('/pricing');
   const [found, format] = await Promise.all([getTestCheckoutOrder(await getDb(), { orderId, userId: user.id }), getRequestFormatters()]);
 
   return (
@@ -59,7 +57,7 @@ export default async function TestCheckoutPage({ params }: PageProps) {
               </button>
             </form>
             <form action={cancelTestCheckout}>
-              <button className={styles.secondary} type="submit">
+              <button className={formStyles.secondary} type="submit">
                 Cancel
               </button>
             </form>
