@@ -13,7 +13,7 @@ export function RenewalForm({ subscriptionId, cancel }: { subscriptionId: string
     <form action={action} className={styles.inline}>
       <input type="hidden" name="subscriptionId" value={subscriptionId} />
       <input type="hidden" name="cancel" value={String(cancel)} />
-      <button className={cancel ? styles.secondary : formStyles.button} type="submit" disabled={pending} data-testid="renewal-button">
+      <button className={cancel ? formStyles.secondary : formStyles.button} type="submit" disabled={pending} data-testid="renewal-button">
         {pending ? 'Saving…' : cancel ? 'Cancel at period end' : 'Resume'}
       </button>
       {state.message && (
