@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './helpers/browser';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { creditsConfig } from '@/config/credits';
 import { startApp, type App } from './helpers/app';
@@ -12,7 +13,6 @@ import { waitFor } from './helpers/runs';
 // is refused when NODE_ENV=production, so the purchase runs on the same build served with
 // NODE_ENV=test (a developer's `npm run dev` is development: the same rule, outside production); a
 // second app in production checks that nothing can be bought there without keys.
-const CHROMIUM = '/usr/bin/chromium';
 const root = path.resolve(import.meta.dirname, '../..');
 const SCREENSHOTS = path.join(root, 'test-results');
 
@@ -20,18 +20,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

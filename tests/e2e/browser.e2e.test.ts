@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './helpers/browser';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { creditsConfig, findPlan, type MonthlyPlan } from '@/config/credits';
 import { connect } from '@/lib/server/db/client';
@@ -12,7 +13,6 @@ import { startSubscription } from '@/lib/server/usecases/start-subscription';
 import { startApp, type App } from './helpers/app';
 
 // A real browser (Debian's Chromium, driven by playwright-core) against the production build on Postgres.
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = path.resolve(import.meta.dirname, '../../test-results/credits-page.png');
 const CRON_SECRET = randomBytes(24).toString('hex');
 
@@ -21,18 +21,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   app = await startApp({ env: { CRON_SECRET } });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterEach((context) => {
