@@ -117,10 +117,18 @@ async function replay<O extends Outcome>(
     existing.targetJobRunId === request.targetJobRunId &&
     isDeepStrictEqual(existing.params, request.params);
   if (!same) {
-    return { ok: false, reason: 'idempotency_conflict', message: 'This form was already used for another action: reload the page and try again' };
+    return {
+      ok: false,
+      reason: 'idempotency_conflict',
+      message: 'This form was already used for another action: reload the page and try again',
+    };
   }
   if (existing.outcome === null) {
-    return { ok: false, reason: 'in_progress', message: 'This action is still running (the form was sent twice): reload the page in a moment' };
+    return {
+      ok: false,
+      reason: 'in_progress',
+      message: 'This action is still running (the form was sent twice): reload the page in a moment',
+    };
   }
   return { ...(existing.outcome as O), auditId: existing.id, replayed: true };
 }

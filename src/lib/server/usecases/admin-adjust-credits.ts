@@ -23,7 +23,11 @@ export type AdminAdjustCreditsParams = {
 export type AdminAdjustOutcome =
   | { ok: true; delta: number; balanceAfter: number | null; operationKey: string }
   | { ok: false; reason: 'insufficient_credits'; requested: number; available: number; message: string }
-  | { ok: false; reason: 'unknown_user' | 'invalid_reason' | 'invalid_amount' | 'amount_out_of_range' | 'balance_out_of_range'; message: string }
+  | {
+      ok: false;
+      reason: 'unknown_user' | 'invalid_reason' | 'invalid_amount' | 'amount_out_of_range' | 'balance_out_of_range';
+      message: string;
+    }
   | { ok: false; reason: 'invalid_key' | 'invalid_expiry' | 'idempotency_conflict'; message: string };
 
 /**

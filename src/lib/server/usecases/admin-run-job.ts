@@ -73,12 +73,22 @@ export async function adminRunJob(db: Database, params: AdminRunJobParams): Prom
         .select({ id: jobRuns.id })
         .from(jobRuns)
         .where(
-          and(eq(jobRuns.job, job), eq(jobRuns.status, 'running'), gt(jobRuns.startedAt, new Date(now.getTime() - RUN_PRESUMED_DEAD_AFTER_MS))),
+          and(
+            eq(jobRuns.job, job),
+            eq(jobRuns.status, 'running'),
+            gt(jobRuns.startedAt, new Date(now.getTime() - RUN_PRESUMED_DEAD_AFTER_MS)),
+          ),
         )
         .limit(1);
       const dryRun = query.dryRun === 'true';
       if (running && !dryRun) {
-        return { ok: false, reason: 'job_running', job, runningRunId: running.id, message: `The ${job} job is running (run ${running.id}): wait for it to finish` };
+        return {
+          ok: false,
+          reason: 'job_running',
+          job,
+          runningRunId: running.id,
+          message: `The ${job} job is running (run ${running.id}): wait for it to finish`,
+        };
       }
       const definition = jobs[job] as JobDefinition;
       try {
@@ -94,7 +104,13 @@ export async function adminRunJob(db: Database, params: AdminRunJobParams): Prom
       } catch (error) {
         // The run row says `failed` with the error; the console shows it rather than a crash page.
         if (error instanceof JobFailedError) {
-          return { ok: false, reason: 'job_failed', job, jobRunId: error.jobId, message: `The ${job} run failed: see its page and the server log` };
+          return {
+            ok: false,
+            reason: 'job_failed',
+            job,
+            jobRunId: error.jobId,
+            message: `The ${job} run failed: see its page and the server log`,
+          };
         }
         throw error;
       }
@@ -105,7 +121,11 @@ export async function adminRunJob(db: Database, params: AdminRunJobParams): Prom
 /** Only the last real run of a job that answered `hasMore` can be continued, once. */
 async function refuseContinuation(db: Database, run: JobRun): Promise<AdminRunJobOutcome | null> {
   if (run.dryRun || run.status !== 'succeeded' || !run.hasMore) {
-    return { ok: false, reason: 'nothing_to_continue', message: `Run ${run.id} has no work left to continue (only a finished real run that answered hasMore has)` };
+    return {
+      ok: false,
+      reason: 'nothing_to_continue',
+      message: `Run ${run.id} has no work left to continue (only a finished real run that answered hasMore has)`,
+    };
   }
   const [later] = await db
     .select({ id: jobRuns.id })
@@ -113,7 +133,8 @@ async function refuseContinuation(db: Database, run: JobRun): Promise<AdminRunJo
     .where(and(eq(jobRuns.job, run.job), eq(jobRuns.dryRun, false), gt(jobRuns.startedAt, run.startedAt), ne(jobRuns.id, run.id)))
     .orderBy(desc(jobRuns.startedAt))
     .limit(1);
-  if (later) return { ok: false, reason: 'already_continued', message: `A later ${run.job} run (${later.id}) has already carried on from this one` };
+  if (later)
+    return { ok: false, reason: 'already_continued', message: `A later ${run.job} run (${later.id}) has already carried on from this one` };
   return null;
 }
 

@@ -20,8 +20,7 @@ export type AdminSetUserBannedParams = {
 };
 
 export type AdminSetUserBannedOutcome =
-  | { ok: true; banned: boolean }
-  | { ok: false; reason: 'unknown_user' | 'cannot_ban_yourself' | 'auth_refused'; message: string };
+  { ok: true; banned: boolean } | { ok: false; reason: 'unknown_user' | 'cannot_ban_yourself' | 'auth_refused'; message: string };
 
 /**
  * Bans or unbans a user through Better Auth's admin plugin (`banUser` ends every session of the user and

@@ -9,8 +9,7 @@ import { setUserRole } from './set-user-role';
 export type AdminSetUserRoleParams = { adminUserId: string; userId: string; role: UserRole; idempotencyKey: string; now?: Date };
 
 export type AdminSetUserRoleOutcome =
-  | { ok: true; role: UserRole; changed: boolean }
-  | { ok: false; reason: 'unknown_user' | 'cannot_change_own_role'; message: string };
+  { ok: true; role: UserRole; changed: boolean } | { ok: false; reason: 'unknown_user' | 'cannot_change_own_role'; message: string };
 
 /**
  * An admin makes another user an admin, or takes the role away, from the console (recorded). An admin

@@ -11,7 +11,11 @@ const SAMPLE_SIZE = 10;
 export type JobRunDetails = {
   run: JobRunRow;
   /** The ledger entries the run wrote: how many, the credits they moved, and the first few. */
-  entries: { count: number; credits: number; sample: Pick<LedgerEntry, 'id' | 'userId' | 'kind' | 'delta' | 'balanceAfter' | 'operationKey' | 'createdAt'>[] };
+  entries: {
+    count: number;
+    credits: number;
+    sample: Pick<LedgerEntry, 'id' | 'userId' | 'kind' | 'delta' | 'balanceAfter' | 'operationKey' | 'createdAt'>[];
+  };
   /** What voids of this run took back so far (every void, from the console or the CLI). */
   voided: { entries: number; users: number; credits: number };
 };
