@@ -46,8 +46,7 @@ export async function adminVoidJobRun(db: Database, params: AdminVoidJobRunParam
         now,
       });
       if (!result.ok) return result;
-      const { dryRun: _dryRun, ...voided } = result;
-      return voided;
+      return { ok: true, jobRunId: result.jobRunId, job: result.job, replayed: result.replayed, results: result.results };
     },
   );
 }
