@@ -14,7 +14,11 @@ export type AdminVoidJobRunParams = {
   now?: Date;
 };
 
-export type AdminVoidOutcome = Exclude<VoidJobRunResult, { ok: true }> | Omit<Extract<VoidJobRunResult, { ok: true }>, 'dryRun'>;
+type Voided = Extract<VoidJobRunResult, { ok: true }>;
+
+/** `alreadyVoided`: an earlier void had taken everything; `results` are what every void of the run took. */
+export type AdminVoidOutcome =
+  Exclude<VoidJobRunResult, { ok: true }> | (Pick<Voided, 'ok' | 'jobRunId' | 'job' | 'results'> & { alreadyVoided: boolean });
 
 /**
  * An admin's void of a job run from the console, after its preview (`voidJobRun` with `dryRun`): takes
@@ -46,7 +50,7 @@ export async function adminVoidJobRun(db: Database, params: AdminVoidJobRunParam
         now,
       });
       if (!result.ok) return result;
-      return { ok: true, jobRunId: result.jobRunId, job: result.job, replayed: result.replayed, results: result.results };
+      return { ok: true, jobRunId: result.jobRunId, job: result.job, alreadyVoided: result.replayed, results: result.results };
     },
   );
 }
