@@ -135,7 +135,7 @@ export default async function AdminJobRunPage({ params, searchParams }: PageProp
         <section className={styles.card} data-testid="void-section">
           <h2>Void this run</h2>
           <p className={styles.muted}>
-            Takes back what this run granted and nobody has spent, as `void` entries; spent credits stay spent, nothing is deleted, and the
+            Takes back what this run granted and nobody has spent, as “void” entries; spent credits stay spent, nothing is deleted, and the
             jobs will not grant the same periods again.
           </p>
           {!preview ? (
@@ -152,25 +152,24 @@ export default async function AdminJobRunPage({ params, searchParams }: PageProp
                 Voiding now would take <strong>{format.credits(preview.results.voidedAmount)} credits</strong> from{' '}
                 {preview.results.batches} batches of {preview.results.users} users.
               </p>
-              {preview.results.batches > 0 && (
-                <ActionForm
-                  action={voidRunAction}
-                  idempotencyKey={randomUUID()}
-                  submitLabel="Void the run"
-                  hidden={{ runId: run.id }}
-                  testId="void-run"
-                >
-                  <label className={styles.field}>
-                    Reason
-                    <input className={formStyles.input} name="reason" required maxLength={500} placeholder="wrong amount in pro-monthly" />
-                  </label>
-                  <label className={styles.field}>
-                    <span>
-                      <input type="checkbox" name="confirm" value="yes" required /> I have read the preview: void it
-                    </span>
-                  </label>
-                </ActionForm>
-              )}
+              {/* Kept after the void (the page re-renders with nothing left to take) so its answer stays on screen; a second void takes nothing. */}
+              <ActionForm
+                action={voidRunAction}
+                idempotencyKey={randomUUID()}
+                submitLabel="Void the run"
+                hidden={{ runId: run.id }}
+                testId="void-run"
+              >
+                <label className={styles.field}>
+                  Reason
+                  <input className={formStyles.input} name="reason" required maxLength={500} placeholder="wrong amount in pro-monthly" />
+                </label>
+                <label className={styles.field}>
+                  <span>
+                    <input type="checkbox" name="confirm" value="yes" required /> I have read the preview: void it
+                  </span>
+                </label>
+              </ActionForm>
             </>
           )}
         </section>

@@ -95,7 +95,7 @@ export default async function AdminUserPage({ params, searchParams }: PageProps)
         <h2>Adjust credits</h2>
         <p className={styles.muted}>
           A positive amount gives a new batch; a negative one takes credits back in burn-down order and is refused below zero. Recorded as
-          an `adjust` entry naming you, and in the audit trail.
+          an “adjust” entry naming you, and in the audit trail.
         </p>
         <ActionForm
           action={adjustCreditsAction}
