@@ -69,13 +69,11 @@ it('a user gets 404 at /admin; the admin sees last night’s run, adjusts a user
   const handle = await connect({ url: app.databaseUrl, maxConnections: 1 });
   let jobId: string;
   try {
-    await handle.db
-      .insert(users)
-      .values({
-        id: `seeded-${randomBytes(4).toString('hex')}`,
-        email: `seeded-${randomBytes(4).toString('hex')}@example.test`,
-        name: 'Seeded',
-      });
+    await handle.db.insert(users).values({
+      id: `seeded-${randomBytes(4).toString('hex')}`,
+      email: `seeded-${randomBytes(4).toString('hex')}@example.test`,
+      name: 'Seeded',
+    });
     ({ jobId } = await grantMonthlyCredits(handle.db, { trigger: 'vercel-cron' }));
   } finally {
     await handle.close();

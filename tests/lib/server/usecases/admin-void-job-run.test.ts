@@ -40,7 +40,13 @@ describe('adminVoidJobRun', () => {
 
     const result = await adminVoidJobRun(t.db, params);
 
-    expect(result).toMatchObject({ ok: true, job: 'grant', replayed: false, alreadyVoided: false, results: { batches: 2, users: 2, voidedAmount: 80 } });
+    expect(result).toMatchObject({
+      ok: true,
+      job: 'grant',
+      replayed: false,
+      alreadyVoided: false,
+      results: { batches: 2, users: 2, voidedAmount: 80 },
+    });
     expect(await balanceOf(t.db, user.id)).toBe(0);
     const voidEntry = (await ledgerOf(t.db, user.id)).find((e) => e.kind === 'void');
     expect(voidEntry!.metadata).toMatchObject({ voidedJobRunId: run.jobId, reason: 'wrong free amount', actor: `admin:${admin.email}` });
