@@ -44,6 +44,21 @@ describe('adminRunJob', () => {
     await expectInvariants(t.db);
   });
 
+  it('two submits of the same form at once start one run: the other is told it is in progress, or replays it', async () => {
+    const admin = await makeAdmin(t.db);
+    await makeUser(t.db);
+    const params = { adminUserId: admin.id, job: 'grant' as const, dryRun: false, idempotencyKey: randomUUID(), now, ...budget };
+
+    const answers = await Promise.all([adminRunJob(t.db, params), adminRunJob(t.db, params)]);
+
+    expect(answers.filter((a) => a.ok && !a.replayed)).toHaveLength(1);
+    expect(answers.filter((a) => !a.ok)).toEqual(
+      answers.filter((a) => !a.ok).map(() => expect.objectContaining({ reason: 'in_progress' })),
+    );
+    expect(await t.db.select().from(jobRuns)).toHaveLength(1);
+    await expectInvariants(t.db);
+  });
+
   it('a dry run shows what would happen and writes only its job-run row', async () => {
     const admin = await makeAdmin(t.db);
     await makeUser(t.db);
