@@ -10,6 +10,8 @@ export const creditKeys = {
   lifetimeMonth: (subscriptionId: string, month: Date) => `lifetime:${subscriptionId}:${utcMonthKey(month)}`,
   installment: (scheduleId: string, n: number) => `schedule:${scheduleId}:${n}`,
   purchase: (purchaseId: string) => `purchase:${purchaseId}`,
+  /** An adjustment made in the admin console, under the key its form was rendered with. */
+  adminConsoleAdjustment: (formKey: string) => `admin:console:${formKey}`,
   /** The operation key of what a refund or dispute took back (its entries, one per batch; no operation row). */
   revoke: (provider: string, reversalId: string) => `revoke:${provider}:${reversalId}`,
 };
