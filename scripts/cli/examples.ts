@@ -14,7 +14,10 @@ export const helpExamples: Record<string, string[]> = {
   'jobs subscription-grants': [`${cli} jobs subscription-grants --catch-up 36`],
   'inspect runs': [`${cli} inspect runs --job grant --limit 5`],
   'inspect run': [`${cli} inspect run ${lastGrantRun}`],
-  'inspect user': [`${cli} inspect user --user demo@example.com`, `${cli} inspect user --user demo@example.com --json | jq .balance.balance`],
+  'inspect user': [
+    `${cli} inspect user --user demo@example.com`,
+    `${cli} inspect user --user demo@example.com --json | jq .balance.balance`,
+  ],
   'inspect overdue': [`${cli} inspect overdue --json | jq .total`],
   'admin grant': [
     `${cli} admin grant --user demo@example.com --amount 200 --reason "ticket 4711" --key ticket-4711 --json | jq .balanceAfter`,

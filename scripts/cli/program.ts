@@ -14,7 +14,9 @@ import { helpExamples } from './examples';
 
 export type ProgramOutput = { writeOut: (text: string) => void; writeErr: (text: string) => void };
 
-export function buildProgram(output: ProgramOutput = { writeOut: (t) => process.stdout.write(t), writeErr: (t) => process.stderr.write(t) }) {
+export function buildProgram(
+  output: ProgramOutput = { writeOut: (t) => process.stdout.write(t), writeErr: (t) => process.stderr.write(t) },
+) {
   const program = new Command('credits')
     .description('Operate the credits engine: run jobs, inspect, correct, check, schedule.')
     .usage('<command> [options]   (npm run -s credits -- <command> …)')

@@ -45,6 +45,11 @@ export async function createScriptDatabase() {
 
 export type ScriptDatabase = Awaited<ReturnType<typeof createScriptDatabase>>;
 
+/** Runs `npm run -s credits -- <args>` the way npm does (tsx with the react-server condition), without npm's overhead. */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<ScriptResult> {
+  return runScript('credits', args, env);
+}
+
 /** Runs `npm run <script>` the way npm does (tsx with the react-server condition), without npm's overhead. */
 export function runScript(file: string, args: string[], env: Record<string, string> = {}): Promise<ScriptResult> {
   return new Promise((resolve, reject) => {

@@ -133,6 +133,11 @@ describe('the documented pipes work', () => {
   it('a job dry run piped to jq gives its results', async () => {
     const result = await runShell('npm run -s jobs -- expire --dry-run --json | jq -e .results', t.env);
     expect(result.code, result.stderr).toBe(0);
-    expect(Object.keys(JSON.parse(result.stdout) as object)).toEqual(['processedBatches', 'processedUsers', 'totalExpiredAmount', 'failed']);
+    expect(Object.keys(JSON.parse(result.stdout) as object)).toEqual([
+      'processedBatches',
+      'processedUsers',
+      'totalExpiredAmount',
+      'failed',
+    ]);
   });
 });

@@ -86,7 +86,9 @@ async function adjust(direction: 'grant' | 'deduct', o: AdjustOptions) {
     });
     if (!result.ok) {
       if (result.reason === 'insufficient_credits') {
-        fail(`User ${user.email} has ${result.available} spendable credits, fewer than the ${result.requested} to deduct: nothing was taken`);
+        fail(
+          `User ${user.email} has ${result.available} spendable credits, fewer than the ${result.requested} to deduct: nothing was taken`,
+        );
       }
       fail(`${direction} refused (${result.reason}): ${'message' in result ? result.message : ''}`);
     }

@@ -12,9 +12,7 @@ export function checkCommand(program: Command) {
   return readOnly(
     program
       .command('check')
-      .description(
-        'check the credits invariants, one set-based query per rule (seconds at a million users); exit 1 when any is broken',
-      )
+      .description('check the credits invariants, one set-based query per rule (seconds at a million users); exit 1 when any is broken')
       .option('--user <id|email>', 'check one user only')
       .option('--max-per-rule <n>', 'report at most N violations of each rule', wholeNumber(1), 100)
       .option('--json', 'print {"ok", "scope", "violations"} as one JSON document on stdout'),

@@ -3,7 +3,17 @@ import { Command, Option } from 'commander';
 import { and, asc, count, desc, eq, inArray, isNotNull, lte, sql } from 'drizzle-orm';
 import { RUN_PRESUMED_DEAD_AFTER_MS } from '@/lib/server/credits/job-runner';
 import { jobNames } from '@/lib/server/jobs/catalog';
-import { creditBalances, creditBatches, creditLedger, creditSchedules, jobRuns, subscriptions, users, type CreditBatch, type JobRun } from '@/lib/server/db/schema';
+import {
+  creditBalances,
+  creditBatches,
+  creditLedger,
+  creditSchedules,
+  jobRuns,
+  subscriptions,
+  users,
+  type CreditBatch,
+  type JobRun,
+} from '@/lib/server/db/schema';
 import { queryRows } from '@/lib/server/db/sql';
 import type { Database } from '@/lib/server/db/types';
 import { resolveUser, withDatabase } from '../database';
@@ -162,10 +172,24 @@ async function showUser(ctx: Ctx, idOrEmail: string) {
   const limit = ctx.limit ?? 50;
   const [balance] = await ctx.db.select().from(creditBalances).where(eq(creditBalances.userId, user.id));
   const subs = await ctx.db.select().from(subscriptions).where(eq(subscriptions.userId, user.id)).orderBy(asc(subscriptions.createdAt));
-  const schedules = await ctx.db.select().from(creditSchedules).where(eq(creditSchedules.userId, user.id)).orderBy(asc(creditSchedules.createdAt));
+  const schedules = await ctx.db
+    .select()
+    .from(creditSchedules)
+    .where(eq(creditSchedules.userId, user.id))
+    .orderBy(asc(creditSchedules.createdAt));
   const [{ n: batchCount } = { n: 0 }] = await ctx.db.select({ n: count() }).from(creditBatches).where(eq(creditBatches.userId, user.id));
-  const batches = await ctx.db.select().from(creditBatches).where(eq(creditBatches.userId, user.id)).orderBy(desc(creditBatches.id)).limit(limit);
-  const ledger = await ctx.db.select().from(creditLedger).where(eq(creditLedger.userId, user.id)).orderBy(desc(creditLedger.id)).limit(limit);
+  const batches = await ctx.db
+    .select()
+    .from(creditBatches)
+    .where(eq(creditBatches.userId, user.id))
+    .orderBy(desc(creditBatches.id))
+    .limit(limit);
+  const ledger = await ctx.db
+    .select()
+    .from(creditLedger)
+    .where(eq(creditLedger.userId, user.id))
+    .orderBy(desc(creditLedger.id))
+    .limit(limit);
   const voided = await voidedBatches(
     ctx.db,
     batches.map((b) => b.id),
@@ -285,8 +309,8 @@ export function inspectCommand(program: Command) {
       if (o.user !== undefined && positional !== undefined) usageError('name the user once: --user or an argument, not both');
       return withView(o, showUser, who!);
     });
-  view(inspect, 'overdue', 'schedules whose next installment is due and not granted yet, oldest first (default 50)').action((o: ViewOptions) =>
-    withView(o, showOverdue),
+  view(inspect, 'overdue', 'schedules whose next installment is due and not granted yet, oldest first (default 50)').action(
+    (o: ViewOptions) => withView(o, showOverdue),
   );
   return inspect;
 }

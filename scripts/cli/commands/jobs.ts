@@ -115,7 +115,9 @@ async function runJobCommand(name: JobName, job: JobDefinition, options: JobsOpt
     const counts = Object.entries(summary.totals)
       .map(([key, value]) => `${key} ${value}`)
       .join(', ');
-    out.line(`${success ? '✔' : '✖'} ${name}${dryRun ? ' (dry run)' : ''}: ${summary.calls} call(s), ${counts}${summary.hasMore ? '; work remains' : ''}`);
+    out.line(
+      `${success ? '✔' : '✖'} ${name}${dryRun ? ' (dry run)' : ''}: ${summary.calls} call(s), ${counts}${summary.hasMore ? '; work remains' : ''}`,
+    );
     out.line(`  job runs: ${summary.jobIds.join(' ')}`);
   });
   if (!success) {
@@ -195,4 +197,3 @@ async function callUntilDone(
   }
   return { totals, jobIds, hasMore, failedCall, calls, now: p.now };
 }
-

@@ -6,9 +6,7 @@ import { usageError } from '../io';
  * operator who adds it out of caution learns that this command never writes.
  */
 export function readOnly(command: Command): Command {
-  return command
-    .addOption(new Option('--dry-run').hideHelp())
-    .hook('preAction', (_this, action) => {
-      if (action.opts().dryRun) usageError(`${action.name()} only reads: --dry-run does not apply (it never writes)`);
-    });
+  return command.addOption(new Option('--dry-run').hideHelp()).hook('preAction', (_this, action) => {
+    if (action.opts().dryRun) usageError(`${action.name()} only reads: --dry-run does not apply (it never writes)`);
+  });
 }

@@ -26,8 +26,7 @@ export type GrantMonthlyCreditsParams = JobOptions & {
 };
 
 export type BackfillInstantResult =
-  | { ok: true; date: string; asOf: Date }
-  | { ok: false; reason: 'invalid_date' | 'future_date' | 'before_first_user'; message: string };
+  { ok: true; date: string; asOf: Date } | { ok: false; reason: 'invalid_date' | 'future_date' | 'before_first_user'; message: string };
 
 /**
  * The instant a grant backfill of the UTC day `date` runs as of: the end of that day (so every period
@@ -43,7 +42,11 @@ export async function backfillInstant(db: Database, params: { date: string; now:
   }
   const today = utcDateKey(now);
   if (date > today) {
-    return { ok: false, reason: 'future_date', message: `${date} is in the future (today is ${today} UTC): a grant cannot run ahead of time` };
+    return {
+      ok: false,
+      reason: 'future_date',
+      message: `${date} is in the future (today is ${today} UTC): a grant cannot run ahead of time`,
+    };
   }
   const [first] = await db.select({ at: min(users.createdAt) }).from(users);
   const firstDay = first?.at ? utcDateKey(first.at) : null;
