@@ -17,7 +17,7 @@ import { cancelSubscription } from '@/lib/server/usecases/cancel-subscription';
 import { startSubscription } from '@/lib/server/usecases/start-subscription';
 import { voidJobRun, type VoidJobRunResult } from '@/lib/server/usecases/void-job-run';
 import { resolveUser, withDatabase } from '../database';
-import { confirm, createOutput, exitCodes, fail, usageError, type Output } from '../io';
+import { confirm, createOutput, exitCodes, fail, type Output } from '../io';
 import { nonEmpty, wholeNumber } from '../options';
 import { printTable } from '../../lib/table';
 

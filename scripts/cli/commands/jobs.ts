@@ -11,7 +11,7 @@ import type { JobName } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import { backfillInstant } from '@/lib/server/usecases/grant-monthly-credits';
 import { withDatabase } from '../database';
-import { createOutput, describeError, exitCodes, fail, usageError, type Output } from '../io';
+import { createOutput, describeError, fail, usageError, type Output } from '../io';
 import { wholeNumber } from '../options';
 
 type QueryKey = { [J in JobName]: keyof (typeof jobs)[J]['query']['shape'] }[JobName];
@@ -60,7 +60,7 @@ export function jobsCommand(program: Command) {
       .option('--once', 'make one call only, even when work remains')
       .addOption(new Option('--max-calls <n>', 'give up after N calls').default(1000).argParser(wholeNumber(1)))
       .option('--json', 'print the summary as one JSON document on stdout (progress on stderr)')
-      .action((options: JobsOptions, cmd: Command) => runJobCommand(name, job, options, cmd));
+      .action((options: JobsOptions) => runJobCommand(name, job, options));
   }
   return group;
 }
@@ -82,7 +82,7 @@ function queryFrom(job: JobDefinition, options: JobsOptions) {
 
 type CallOutcome = { jobId: string; hasMore: boolean; counts: Record<string, number>; response: Record<string, unknown> };
 
-async function runJobCommand(name: JobName, job: JobDefinition, options: JobsOptions, _cmd: Command) {
+async function runJobCommand(name: JobName, job: JobDefinition, options: JobsOptions) {
   const out = createOutput(options.json ?? false);
   const query = queryFrom(job, options);
   const dryRun = query.dryRun ?? false;
