@@ -13,6 +13,7 @@ import { backfillInstant } from '@/lib/server/usecases/grant-monthly-credits';
 import { withDatabase } from '../database';
 import { createOutput, describeError, fail, usageError, type Output } from '../io';
 import { wholeNumber } from '../options';
+import { printTable, type Cell } from '../../lib/table';
 
 type QueryKey = { [J in JobName]: keyof (typeof jobs)[J]['query']['shape'] }[JobName];
 
@@ -82,6 +83,10 @@ function queryFrom(job: JobDefinition, options: JobsOptions) {
 
 type CallOutcome = { jobId: string; hasMore: boolean; counts: Record<string, number>; response: Record<string, unknown> };
 
+/** What a dry run names, for the jobs whose usecase lists it (grant: the first grants it would write). */
+const previewOf = (run: object): Record<string, Cell>[] | undefined =>
+  'preview' in run && Array.isArray(run.preview) ? (run.preview as Record<string, Cell>[]) : undefined;
+
 async function runJobCommand(name: JobName, job: JobDefinition, options: JobsOptions) {
   const out = createOutput(options.json ?? false);
   const query = queryFrom(job, options);
@@ -109,6 +114,7 @@ async function runJobCommand(name: JobName, job: JobDefinition, options: JobsOpt
     duration: Date.now() - started,
     results: summary.totals,
     hasMore: summary.hasMore,
+    ...(summary.preview ? { preview: summary.preview } : {}),
     ...(summary.failedCall ? { error: summary.failedCall } : {}),
   };
   out.result(result, () => {
@@ -119,6 +125,11 @@ async function runJobCommand(name: JobName, job: JobDefinition, options: JobsOpt
       `${success ? '✔' : '✖'} ${name}${dryRun ? ' (dry run)' : ''}: ${summary.calls} call(s), ${counts}${summary.hasMore ? '; work remains' : ''}`,
     );
     out.line(`  job runs: ${summary.jobIds.join(' ')}`);
+    if (summary.preview) {
+      const written = summary.totals.successful ?? 0;
+      out.line(`  ${summary.preview.length < written ? `first ${summary.preview.length} of ${written} grants` : 'grants'} it would write:`);
+      printTable(summary.preview, out.line);
+    }
   });
   if (!success) {
     if (failedRows > 0) fail(`${failedRows} row(s) failed: the log lines above name them; they stay due for the next run`);
@@ -145,6 +156,7 @@ async function callUntilDone(
   let hasMore = false;
   let failedCall: string | null = null;
   let calls = 0;
+  let preview: Record<string, Cell>[] | undefined;
   for (let call = 1; ; call++) {
     calls = call;
     const prefix = `[jobs ${p.name} call ${call}]`;
@@ -168,6 +180,7 @@ async function callUntilDone(
         },
       });
       outcome = { jobId: run.jobId, hasMore: run.hasMore, counts: p.job.counts(run), response: p.job.respond(run).body };
+      preview = previewOf(run) ?? preview;
     } catch (error) {
       const jobId = error instanceof JobFailedError ? ` (job run ${error.jobId})` : '';
       failedCall = `call ${call}${jobId} failed: ${describeError(error instanceof JobFailedError ? error.cause : error)}`;
@@ -195,5 +208,5 @@ async function callUntilDone(
       break;
     }
   }
-  return { totals, jobIds, hasMore, failedCall, calls, now: p.now };
+  return { totals, jobIds, hasMore, failedCall, calls, now: p.now, preview };
 }

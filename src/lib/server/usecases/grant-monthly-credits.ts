@@ -66,9 +66,17 @@ export type GrantMonthlyCreditsResult = {
   durationMs: number;
   results: { processed: number; successful: number; skipped: number; failed: number; users: number; creditsGranted: number };
   hasMore: boolean;
+  /** A dry run: the first grants it would write, by user (the counts cover them all). */
+  preview?: GrantPreview[];
 };
 
-type ChunkCounts = { due: number; granted: number; credits: number };
+/** A grant a dry run would write. */
+export type GrantPreview = { userId: string; email: string; key: string; amount: number };
+
+/** How many grants a dry run names. */
+const PREVIEW_SIZE = 20;
+
+type ChunkCounts = { due: number; granted: number; credits: number; preview: GrantPreview[] };
 
 /**
  * The daily grant job: for the UTC day of `now`, every monthly subscription gets its current billing
@@ -85,6 +93,7 @@ export async function grantMonthlyCredits(db: Database, params: GrantMonthlyCred
   const config = params.config ?? defaultConfig;
   const now = params.now ?? new Date();
   const date = utcDateKey(now);
+  const preview: GrantPreview[] = [];
   const run = await runJob(
     db,
     'grant',
@@ -113,6 +122,11 @@ export async function grantMonthlyCredits(db: Database, params: GrantMonthlyCred
           counts.successful += r.granted;
           counts.skipped += r.due - r.granted;
           counts.creditsGranted += Number(r.credits); // a chunk's sum can pass 2^53 (a count, not a balance): never fail a committed run on it
+          if (ctx.dryRun) {
+            // jsonb orders keys by name: put them back in reading order.
+            for (const g of r.preview.slice(0, PREVIEW_SIZE - preview.length))
+              preview.push({ userId: g.userId, email: g.email, key: g.key, amount: Number(g.amount) });
+          }
         }
         counts.failed += failed.length;
         counts.processed += failed.length;
@@ -124,7 +138,14 @@ export async function grantMonthlyCredits(db: Database, params: GrantMonthlyCred
       return { results: counts, hasMore, cursor: hasMore ? cursor : null, referenceDate: date };
     },
   );
-  return { jobId: run.jobId, date, durationMs: run.durationMs, results: run.results, hasMore: run.hasMore };
+  return {
+    jobId: run.jobId,
+    date,
+    durationMs: run.durationMs,
+    results: run.results,
+    hasMore: run.hasMore,
+    ...(params.dryRun ? { preview } : {}),
+  };
 }
 
 async function resumeCursor(db: Database, date: string): Promise<string> {
@@ -233,7 +254,10 @@ async function grantChunk(
     ), ${postGrantedBatches({ jobId: p.jobId, now })}
     select (select count(*) from due)::int as due,
            (select count(*) from inserted)::int as granted,
-           coalesce((select sum(amount) from inserted), 0)::bigint as credits`,
+           coalesce((select sum(amount) from inserted), 0)::bigint as credits,
+           -- What a dry run names (it is rolled back): the chunk's first grants, in user order.
+           (select coalesce(jsonb_agg(jsonb_build_object('userId', user_id, 'email', (select email from users u where u.id = user_id), 'key', idempotency_key, 'amount', amount) order by user_id, idempotency_key), '[]'::jsonb)
+              from (select * from inserted order by user_id, idempotency_key limit ${PREVIEW_SIZE}) first) as preview`,
   );
   return row!;
 }
