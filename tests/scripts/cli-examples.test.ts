@@ -46,12 +46,14 @@ function docExamples(): { file: string; line: string }[] {
 /** The output parsed as the example promises: JSON for --json, JSON values from jq, lines otherwise. */
 function checkOutput(example: string, stdout: string) {
   expect(stdout.trim(), 'an example prints something').not.toBe('');
-  if (/\| jq -r /.test(example)) {
+  // What prints is the last command of the line, not one inside a "$(…)" that feeds it an id.
+  const last = example.replace(/"\$\([^)]*\)"/g, 'ID').split('|').at(-1)!;
+  if (/^\s*jq -r /.test(last)) {
     // Raw strings, one per line (ids, dates): none empty, none `null`.
     for (const value of stdout.trim().split('\n')) expect(value).toMatch(/^(?!null$)\S+/);
-  } else if (/\| jq /.test(example)) {
+  } else if (/^\s*jq /.test(last)) {
     expect(() => JSON.parse(stdout)).not.toThrow();
-  } else if (/--json\b/.test(example)) {
+  } else if (/--json\b/.test(last)) {
     expect(() => JSON.parse(stdout)).not.toThrow();
   } else {
     expect(stdout, 'human output, not npm noise').not.toMatch(/^> credits-saas-starter/m);
