@@ -60,14 +60,19 @@ export function engineLogsToStderr() {
   console.info = console.error;
 }
 
+/** Refuses at once, before any work, a change that would need a confirmation nobody can give here. */
+export function requireTerminalOrYes(what: string) {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) {
+    usageError(`${what} needs --yes when it does not run on a terminal (nobody can confirm it here); nothing was written`);
+  }
+}
+
 /**
  * Asks "type yes" on a terminal. Off a terminal (a pipe, cron, CI) nobody can answer: the caller must
  * have said `--yes`, so this refuses with a usage error rather than guess.
  */
 export async function confirm(question: string, what: string): Promise<void> {
-  if (!process.stdin.isTTY || !process.stderr.isTTY) {
-    usageError(`${what} needs --yes when it does not run on a terminal (nobody can confirm it here); nothing was written`);
-  }
+  requireTerminalOrYes(what);
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = await rl.question(`${question} Type yes to go on: `);

@@ -148,6 +148,12 @@ describe('spawned as an operator runs it', () => {
     await t.use(async (db) => expect(await db.select().from(jobRuns)).toEqual([]));
   });
 
+  it('a real void off a terminal without --yes is refused at once with exit 2', async () => {
+    const result = await runShell('npm run -s credits -- admin void-run --job-run 00000000-0000-0000-0000-000000000000 < /dev/null', t.env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/A real void needs --yes when it does not run on a terminal/);
+  });
+
   it('a database that cannot be reached is exit 3 (could not run)', async () => {
     const result = await runShell('npm run -s credits -- check', { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/nowhere' });
     expect(result.code).toBe(3);

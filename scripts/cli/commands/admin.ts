@@ -17,7 +17,7 @@ import { cancelSubscription } from '@/lib/server/usecases/cancel-subscription';
 import { startSubscription } from '@/lib/server/usecases/start-subscription';
 import { voidJobRun, type VoidJobRunResult } from '@/lib/server/usecases/void-job-run';
 import { resolveUser, withDatabase } from '../database';
-import { confirm, createOutput, exitCodes, fail, type Output } from '../io';
+import { confirm, createOutput, exitCodes, fail, requireTerminalOrYes, type Output } from '../io';
 import { nonEmpty, wholeNumber } from '../options';
 import { printTable } from '../../lib/table';
 
@@ -154,6 +154,7 @@ type VoidOptions = { jobRun: string; user?: string; reason?: string; dryRun?: bo
 
 async function voidRun(o: VoidOptions) {
   const out = createOutput(o.json ?? false);
+  if (!o.dryRun && !o.yes) requireTerminalOrYes('A real void');
   await withDatabase(async (db) => {
     const userId = o.user === undefined ? undefined : (await resolveUser(db, o.user)).id;
     const params = {
