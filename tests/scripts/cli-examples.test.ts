@@ -47,7 +47,10 @@ function docExamples(): { file: string; line: string }[] {
 function checkOutput(example: string, stdout: string) {
   expect(stdout.trim(), 'an example prints something').not.toBe('');
   // What prints is the last command of the line, not one inside a "$(…)" that feeds it an id.
-  const last = example.replace(/"\$\([^)]*\)"/g, 'ID').split('|').at(-1)!;
+  const last = example
+    .replace(/"\$\([^)]*\)"/g, 'ID')
+    .split('|')
+    .at(-1)!;
   if (/^\s*jq -r /.test(last)) {
     // Raw strings, one per line (ids, dates): none empty, none `null`.
     for (const value of stdout.trim().split('\n')) expect(value).toMatch(/^(?!null$)\S+/);
