@@ -249,3 +249,61 @@ export function cronAuthorization(env: { CRON_SECRET?: string; CRON_JOBS_USERNAM
   }
   return null;
 }
+
+/** What the start-up check found: the app answers with the scheduler's credentials, or why not. */
+export type TargetCheck =
+  { ok: true; status: string } | { ok: false; reason: 'unreachable' | 'unauthorized' | 'not_configured' | 'not_the_app'; message: string };
+
+/**
+ * Calls `/api/cron/health` with the scheduler's credentials once, at start-up, so a wrong APP_URL or a
+ * wrong secret is said at once instead of at the first scheduled run (01:00 UTC). A `degraded` answer
+ * is fine here: the app is reachable and accepts the credentials; the scheduler is what un-degrades it.
+ */
+export async function checkTarget(params: {
+  baseUrl: string;
+  authorization: string;
+  timeoutMs: number;
+  fetch?: typeof fetch;
+}): Promise<TargetCheck> {
+  const doFetch = params.fetch ?? fetch;
+  const url = new URL('/api/cron/health', params.baseUrl);
+  let response: Response;
+  try {
+    response = await doFetch(url, {
+      headers: { authorization: params.authorization, 'user-agent': 'credits-scheduler' },
+      signal: AbortSignal.timeout(params.timeoutMs),
+    });
+  } catch (error) {
+    const reason =
+      error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${params.timeoutMs}ms` : describeFetchError(error);
+    return {
+      ok: false,
+      reason: 'unreachable',
+      message: `The app is unreachable at APP_URL=${params.baseUrl} (${reason}): start it, or set APP_URL to its address`,
+    };
+  }
+  const body = (await response.json().catch(() => null)) as { status?: unknown; jobs?: unknown; error?: unknown } | null;
+  if (response.status === 401) {
+    return {
+      ok: false,
+      reason: 'unauthorized',
+      message: `The app at ${url.origin} refused the scheduler's credentials (401): set CRON_SECRET (or CRON_JOBS_USERNAME and CRON_JOBS_PASSWORD) to the app's values`,
+    };
+  }
+  if (response.status === 500 && body?.error === 'Cron auth not configured') {
+    return {
+      ok: false,
+      reason: 'not_configured',
+      message: `The app at ${url.origin} has no cron credentials configured: set CRON_SECRET in the app's environment too`,
+    };
+  }
+  // With valid credentials the health route answers the jobs' detail (200 ok or 503 degraded); anything else is not this app.
+  if (!body || typeof body.status !== 'string' || (typeof body.jobs !== 'object' && body.error === undefined)) {
+    return {
+      ok: false,
+      reason: 'not_the_app',
+      message: `${url.href} answered ${response.status} without a health report: is APP_URL this app's address?`,
+    };
+  }
+  return { ok: true, status: `${body.status}${body.error ? ` (${String(body.error)})` : ''}` };
+}

@@ -8,16 +8,17 @@ function show(value: Cell): string {
   return String(value);
 }
 
-export function printTable(rows: Record<string, Cell>[], columns?: string[]) {
+/** Writes the rows as aligned columns through `line` (the command's human output). */
+export function printTable(rows: Record<string, Cell>[], line: (text: string) => void, columns?: string[]) {
   if (rows.length === 0) {
-    console.log('  (none)');
+    line('  (none)');
     return;
   }
   const keys = columns ?? Object.keys(rows[0]!);
   const cells = rows.map((row) => keys.map((key) => show(row[key])));
   const widths = keys.map((key, i) => Math.max(key.length, ...cells.map((c) => c[i]!.length)));
-  const line = (values: string[]) => `  ${values.map((v, i) => v.padEnd(widths[i]!)).join('  ')}`.trimEnd();
-  console.log(line(keys));
-  console.log(line(widths.map((w) => '-'.repeat(w))));
-  for (const c of cells) console.log(line(c));
+  const format = (values: string[]) => `  ${values.map((v, i) => v.padEnd(widths[i]!)).join('  ')}`.trimEnd();
+  line(format(keys));
+  line(format(widths.map((w) => '-'.repeat(w))));
+  for (const c of cells) line(format(c));
 }

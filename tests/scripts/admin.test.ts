@@ -6,7 +6,7 @@ import { consumeCredits } from '@/lib/server/usecases/consume-credits';
 import { at, makeBatch, makeUser } from '@tests/helpers/factories';
 import { expectInvariants } from '@tests/helpers/invariants';
 import { balanceOf, ledgerOf } from '@tests/helpers/queries';
-import { createScriptDatabase, runScript, type ScriptDatabase } from './helpers';
+import { createScriptDatabase, runCli, type ScriptDatabase } from './helpers';
 
 let t: ScriptDatabase;
 beforeAll(async () => {
@@ -29,7 +29,7 @@ it('void-run takes back what a grant run granted and nobody spent, restoring the
     return { jobId: run.jobId, before };
   });
 
-  const voided = await runScript('credits-admin', ['void-run', '--job-run', jobId, '--reason', 'bad run'], t.env);
+  const voided = await runCli(['admin', 'void-run', '--job-run', jobId, '--reason', 'bad run', '--yes'], t.env);
 
   expect(voided.code, voided.stderr).toBe(0);
   expect(voided.stdout).toContain(`✔ Voided grant run ${jobId}: 130 credits taken from 3 batches of 3 users`);
@@ -43,7 +43,7 @@ it('void-run takes back what a grant run granted and nobody spent, restoring the
     await expectInvariants(db);
   });
 
-  const again = await runScript('credits-admin', ['void-run', '--job-run', jobId], t.env);
+  const again = await runCli(['admin', 'void-run', '--job-run', jobId, '--yes'], t.env);
   expect(again.code, again.stderr).toBe(0);
   // A second void takes nothing more and reports what the first took.
   expect(again.stdout).toContain(
@@ -56,15 +56,14 @@ it('void-run takes back what a grant run granted and nobody spent, restoring the
 });
 
 it('grant and deduct record an adjustment with the reason; a deduction beyond the balance is refused with exit 1', async () => {
-  const granted = await runScript(
-    'credits-admin',
-    ['grant', '--user', 'b', '--amount', '25', '--reason', 'goodwill', '--key', 'ticket-1', '--expires-in-days', '30'],
+  const granted = await runCli(
+    ['admin', 'grant', '--user', 'b', '--amount', '25', '--reason', 'goodwill', '--key', 'ticket-1', '--expires-in-days', '30'],
     t.env,
   );
   expect(granted.code, granted.stderr).toBe(0);
   expect(granted.stdout).toContain('✔ Granted 25 credits to b@example.test. Key: ticket-1');
 
-  const refused = await runScript('credits-admin', ['deduct', '--user', 'b', '--amount', '1000', '--reason', 'chargeback'], t.env);
+  const refused = await runCli(['admin', 'deduct', '--user', 'b', '--amount', '1000', '--reason', 'chargeback'], t.env);
   expect(refused.code).toBe(1);
   expect(refused.stderr).toMatch(/has \d+ spendable credits, fewer than the 1000 to deduct: nothing was taken/);
 
@@ -79,13 +78,12 @@ it('grant and deduct record an adjustment with the reason; a deduction beyond th
 });
 
 it('subscribe starts a plan and grants its first period; cancel stops it', async () => {
-  const started = await runScript(
-    'credits-admin',
-    ['subscribe', '--user', 'a@example.test', '--plan', 'pro-monthly', '--subscription-id', 'sub-ops-1'],
+  const started = await runCli(
+    ['admin', 'subscribe', '--user', 'a@example.test', '--plan', 'pro-monthly', '--subscription-id', 'sub-ops-1'],
     t.env,
   );
   expect(started.code, started.stderr).toBe(0);
-  const canceled = await runScript('credits-admin', ['cancel', '--subscription', 'sub-ops-1'], t.env);
+  const canceled = await runCli(['admin', 'cancel', '--subscription', 'sub-ops-1'], t.env);
   expect(canceled.code, canceled.stderr).toBe(0);
 
   await t.use(async (db) => {

@@ -45,10 +45,24 @@ export async function createScriptDatabase() {
 
 export type ScriptDatabase = Awaited<ReturnType<typeof createScriptDatabase>>;
 
+/** Runs `npm run -s credits -- <args>` the way npm does (tsx with the react-server condition), without npm's overhead. */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<ScriptResult> {
+  return runScript('credits', args, env);
+}
+
 /** Runs `npm run <script>` the way npm does (tsx with the react-server condition), without npm's overhead. */
 export function runScript(file: string, args: string[], env: Record<string, string> = {}): Promise<ScriptResult> {
+  return run(path.join(root, 'node_modules/.bin/tsx'), ['--conditions=react-server', `scripts/${file}.ts`, ...args], env);
+}
+
+/** Runs a shell command line exactly as an operator would type it (`npm run -s … | jq …`), in the repository. */
+export function runShell(commandLine: string, env: Record<string, string> = {}): Promise<ScriptResult> {
+  return run('bash', ['-o', 'pipefail', '-c', commandLine], env);
+}
+
+function run(command: string, args: string[], env: Record<string, string>): Promise<ScriptResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(path.join(root, 'node_modules/.bin/tsx'), ['--conditions=react-server', `scripts/${file}.ts`, ...args], {
+    const child = spawn(command, args, {
       cwd: root,
       env: { ...process.env, DATABASE_URL: '', CRON_TIME_BUDGET_MS: '20000', CREDITS_CHUNK_SIZE: '1000', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSubscription, makeUser } from '@tests/helpers/factories';
-import { createScriptDatabase, runScript, type ScriptDatabase } from './helpers';
+import { createScriptDatabase, runCli, type ScriptDatabase } from './helpers';
 
 let t: ScriptDatabase;
 beforeAll(async () => {
@@ -36,7 +36,7 @@ describe('npm run jobs prints each call as the route answers it', () => {
       });
     }
 
-    const result = await runScript('jobs', [job, '--once'], t.env);
+    const result = await runCli(['jobs', job, '--once'], t.env);
 
     expect(result.code, result.stderr).toBe(0);
     const answer = callAnswer(result.stderr, job);

@@ -6,7 +6,7 @@ import { utcDateKey, addUtcDays } from '@/lib/server/credits/time';
 import { makeUser } from '@tests/helpers/factories';
 import { expectInvariants } from '@tests/helpers/invariants';
 import { balanceOf } from '@tests/helpers/queries';
-import { createScriptDatabase, jsonOutput, runScript, type ScriptDatabase } from './helpers';
+import { createScriptDatabase, jsonOutput, runCli, type ScriptDatabase } from './helpers';
 
 let t: ScriptDatabase;
 beforeAll(async () => {
@@ -27,7 +27,7 @@ describe('npm run jobs', () => {
       await db.insert(creditBalances).values({ userId: 'u3', balance: MAX_CREDITS - 10, totalGranted: MAX_CREDITS - 10 });
     });
 
-    const result = await runScript('jobs', ['grant', '--limit', '2'], t.env);
+    const result = await runCli(['jobs', 'grant', '--limit', '2', '--json'], t.env);
 
     expect(result.code, result.stderr).toBe(1);
     const summary = jsonOutput<Summary>(result);
@@ -53,8 +53,10 @@ describe('npm run jobs', () => {
 
   it('backfills a past day as of the end of that UTC day', async () => {
     const yesterday = utcDateKey(addUtcDays(new Date(), -1));
+    // A user who existed then (the others signed up today, and a backfill reproduces the day as it stood).
+    await t.use((db) => makeUser(db, { id: 'old-timer', now: addUtcDays(new Date(), -2) }));
 
-    const result = await runScript('jobs', ['grant', '--date', yesterday], t.env);
+    const result = await runCli(['jobs', 'grant', '--date', yesterday, '--json'], t.env);
 
     expect(result.code, result.stderr).toBe(0);
     const summary = jsonOutput<Summary>(result);
@@ -63,18 +65,19 @@ describe('npm run jobs', () => {
     await t.use(async (db) => {
       const [run] = await db.select().from(jobRuns).where(eq(jobRuns.id, summary.jobIds[0]!));
       expect(run).toMatchObject({ referenceDate: yesterday, trigger: 'cli', status: 'succeeded' });
+      expect(run!.results).toMatchObject({ users: 1 });
       await expectInvariants(db);
     });
   });
 
   it.each([
     [['grant', '--date', '2999-01-01'], /in the future/],
-    [['sweep'], /Unknown job "sweep"/],
+    [['sweep'], /unknown command 'sweep'/],
     [['expire', '--limit', 'ten'], /--limit must be a whole number/],
-  ])('refuses bad arguments with one line and exit code 2: %j', async (args, message) => {
-    const result = await runScript('jobs', args, t.env);
+  ])('refuses bad arguments with a line that says why and exit code 2: %j', async (args, message) => {
+    const result = await runCli(['jobs', ...args], t.env);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
-    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stdout).toBe('');
   });
 });

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  checkTarget,
   createScheduler,
   cronAuthorization,
   httpCaller,
@@ -10,7 +11,7 @@ import {
   type Clock,
   type CronEntry,
 } from '../../scripts/lib/scheduler';
-import { runScript } from './helpers';
+import { runCli } from './helpers';
 
 /** A clock that only moves when the test says so; due timers fire in time order. */
 class FakeClock implements Clock {
@@ -222,21 +223,60 @@ describe('the scheduler over HTTP', () => {
     expect(cronAuthorization({})).toBeNull();
   });
 
-  it('npm run scheduler -- --run-now calls the route until hasMore is false and exits 0', async () => {
-    const app = await fakeApp((_req, n) => ({
-      status: 200,
-      body: { processed: 1, schedulesTouched: 1, jobId: `j${n}`, duration: 3, hasMore: n < 2, grants: [] },
-    }));
+  const healthReport = { status: 'degraded', jobs: { grant: { lastSuccessAt: null } } };
+
+  it('npm run scheduler -- --run-now checks the app first, then calls the route until hasMore is false and exits 0', async () => {
+    let jobCalls = 0;
+    const app = await fakeApp((req) => {
+      if (req.url === '/api/cron/health') return { status: 503, body: healthReport };
+      jobCalls += 1;
+      return {
+        status: 200,
+        body: { processed: 1, schedulesTouched: 1, jobId: `j${jobCalls}`, duration: 3, hasMore: jobCalls < 2, grants: [] },
+      };
+    });
     const secret = 'x'.repeat(24);
 
-    const result = await runScript('scheduler', ['--run-now', 'subscription-grants'], { APP_URL: app.url, CRON_SECRET: secret });
+    const result = await runCli(['scheduler', '--run-now', 'subscription-grants'], { APP_URL: app.url, CRON_SECRET: secret });
 
     expect(result.code, result.stderr).toBe(0);
     expect(app.requests).toEqual([
+      { url: '/api/cron/health', authorization: `Bearer ${secret}` },
       { url: '/api/cron/subscription-grants', authorization: `Bearer ${secret}` },
       { url: '/api/cron/subscription-grants', authorization: `Bearer ${secret}` },
     ]);
-    expect(result.stdout).toMatch(/subscription-grants: call 2 → 200 jobId=j2 processed=1 schedulesTouched=1 duration=3ms/);
-    expect(result.stdout).toMatch(/run finished in \d+ms after 2 call\(s\)/);
+    expect(result.stderr).toMatch(/answers the health check with the scheduler's credentials: degraded/);
+    expect(result.stderr).toMatch(/subscription-grants: call 2 → 200 jobId=j2 processed=1 schedulesTouched=1 duration=3ms/);
+    expect(result.stderr).toMatch(/run finished in \d+ms after 2 call\(s\)/);
+  });
+
+  it('stops at start-up with exit 3 when the secret is wrong, and calls no job', async () => {
+    const app = await fakeApp(() => ({ status: 401, body: { error: 'Unauthorized' } }));
+
+    const result = await runCli(['scheduler'], { APP_URL: app.url, CRON_SECRET: 'w'.repeat(24) });
+
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/refused the scheduler's credentials \(401\): set CRON_SECRET/);
+    expect(app.requests.map((r) => r.url)).toEqual(['/api/cron/health']);
+  });
+
+  it.each([
+    ['an app that is not running', null, 'unreachable', /unreachable at APP_URL=/],
+    [
+      'an app with no cron credentials',
+      { status: 500, body: { error: 'Cron auth not configured' } },
+      'not_configured',
+      /no cron credentials configured/,
+    ],
+    ['another service at APP_URL', { status: 200, body: { hello: 'world' } }, 'not_the_app', /is APP_URL this app's address/],
+    ['the app, healthy', { status: 200, body: { ...healthReport, status: 'ok' } }, null, null],
+  ] as const)('the start-up check names %s', async (_name, answer, reason, message) => {
+    const app = answer ? await fakeApp(() => answer) : { url: 'http://127.0.0.1:9' };
+    const check = await checkTarget({ baseUrl: app.url, authorization: 'Bearer x', timeoutMs: 5_000 });
+    if (reason === null) expect(check).toEqual({ ok: true, status: 'ok' });
+    else {
+      expect(check).toMatchObject({ ok: false, reason });
+      expect(!check.ok && check.message).toMatch(message!);
+    }
   });
 });

@@ -9,7 +9,7 @@ import { balanceOf } from '@tests/helpers/queries';
 import { corrupt } from '@tests/helpers/corrupt';
 import { queryRows } from '@/lib/server/db/sql';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
-import { createScriptDatabase, runScript, type ScriptDatabase } from './helpers';
+import { createScriptDatabase, runCli, runScript, type ScriptDatabase } from './helpers';
 
 let t: ScriptDatabase;
 beforeAll(async () => {
@@ -24,7 +24,7 @@ it('the demo seed gives every job work, and the invariants hold after all of the
   expect(seeded.code, seeded.stderr).toBe(0);
   expect(seeded.stdout).toMatch(/Seeded 13 demo users/);
 
-  const overdue = await runScript('credits-inspect', ['overdue'], t.env);
+  const overdue = await runCli(['inspect', 'overdue'], t.env);
   expect(overdue.code, overdue.stderr).toBe(0);
   expect(overdue.stdout).toMatch(/Overdue schedules: 1 /);
   expect(overdue.stdout).toMatch(/yearly-overdue@example\.com\s+pro-yearly\s+1\/12\s+\S+\s+\d+\s+3/);
@@ -48,7 +48,7 @@ it('the demo seed gives every job work, and the invariants hold after all of the
     await expectInvariants(db);
   });
 
-  const clean = await runScript('credits-check', [], t.env);
+  const clean = await runCli(['check'], t.env);
   expect(clean.code, clean.stdout + clean.stderr).toBe(0);
   expect(clean.stdout).toMatch(/No invariant violations \(all users/);
 });
@@ -66,14 +66,14 @@ it('the invariant check names a corrupted row and exits 1', async () => {
     return user!;
   });
 
-  const result = await runScript('credits-check', [], t.env);
+  const result = await runCli(['check'], t.env);
 
   expect(result.code).toBe(1);
   expect(result.stdout).toContain(`✖ balance_matches_ledger: ${victim.id}: balance`);
   expect(result.stdout).toMatch(/balance_matches_batches/);
   expect(result.stdout).toMatch(/3 violation\(s\) over all users/);
 
-  const user = await runScript('credits-inspect', ['user', 'packs@example.com', '--json'], t.env);
+  const user = await runCli(['inspect', 'user', 'packs@example.com', '--json'], t.env);
   expect(user.code, user.stderr).toBe(0);
   const view = JSON.parse(user.stdout) as { user: { id: string }; batches: { source: string }[]; ledger: unknown[] };
   expect(view.user.id).toBe(victim.id);
@@ -115,7 +115,7 @@ it('the invariant check reports corruptions that leave every total unchanged, ea
     return { moved, chained, operation, restored };
   });
 
-  const result = await runScript('credits-check', [], t.env);
+  const result = await runCli(['check'], t.env);
 
   expect(result.code).toBe(1);
   expect(result.stdout).toMatch(new RegExp(`✖ batch_matches_entries: batch \\d+ \\(user ${victims.moved}\\)`));

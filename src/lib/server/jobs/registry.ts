@@ -27,6 +27,8 @@ export type JobRunParams<Query> = Pick<JobOptions, 'trigger' | 'jobId' | 'now' |
   query: Partial<Query>;
   timeBudgetMs: number;
   chunkSize: number;
+  /** The CLI's `jobs grant --date`: reproduce a past day (see `grantMonthlyCredits`). No route sends it. */
+  backfill?: boolean;
 };
 
 type RunResult = { jobId: string; hasMore: boolean };
@@ -72,7 +74,7 @@ export const jobs = {
       limit: clampedInt(1, 100_000).optional(),
       dryRun: flag.optional(),
     }),
-    run: (db, p) => grantMonthlyCredits(db, { ...options(p), limit: p.query.limit, dryRun: p.query.dryRun }),
+    run: (db, p) => grantMonthlyCredits(db, { ...options(p), limit: p.query.limit, dryRun: p.query.dryRun, backfill: p.backfill }),
     respond: (run) => {
       const { processed, successful, skipped, failed } = run.results;
       return {

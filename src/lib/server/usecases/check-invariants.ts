@@ -168,7 +168,12 @@ type UserFilter = (alias: 'b' | 's' | 'h' | 'l' | 'o') => SQL;
  */
 export async function checkInvariants(
   db: Database,
-  params: { userId?: string; maxPerRule?: number } = {},
+  params: {
+    userId?: string;
+    maxPerRule?: number;
+    /** Called after each rule, for a progress line in scripts (each rule scans whole tables at a million users). */
+    onRule?: (progress: { rule: InvariantViolation['rule']; done: number; of: number; violations: number }) => void;
+  } = {},
 ): Promise<{ ok: boolean; violations: InvariantViolation[] }> {
   const userId = params.userId;
   const only: UserFilter = userId ? (alias) => sql`and ${sql.raw(alias)}.user_id = ${userId}` : () => sql``;
@@ -179,6 +184,7 @@ export async function checkInvariants(
       sql`select * from (${query(only)}) v limit ${params.maxPerRule ?? 100}`,
     );
     for (const row of rows) violations.push({ rule, userId: row.user_id, subject: row.subject, detail: row.detail });
+    params.onRule?.({ rule, done: RULES.findIndex((r) => r.rule === rule) + 1, of: RULES.length, violations: violations.length });
   }
   return { ok: violations.length === 0, violations };
 }

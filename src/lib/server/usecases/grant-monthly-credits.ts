@@ -1,21 +1,64 @@
 import 'server-only';
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, min, sql } from 'drizzle-orm';
 import { creditsConfig as defaultConfig, type CreditsConfig } from '@/config/credits';
-import { jobRuns } from '@/lib/server/db/schema';
+import { jobRuns, users } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import { queryRows } from '@/lib/server/db/sql';
 import { lockBalances } from '@/lib/server/credits/balances';
 import { postGrantedBatches } from '@/lib/server/credits/posting';
 import { creditKeysSql } from '@/lib/server/credits/keys';
 import { runJob, writeChunk, type JobOptions } from '@/lib/server/credits/job-runner';
-import { utcDateKey } from '@/lib/server/credits/time';
+import { addUtcDays, utcDateKey } from '@/lib/server/credits/time';
 import { planEnds, planInForceDuringMonth } from '@/lib/server/credits/plans-in-force';
 
 export type GrantMonthlyCreditsParams = JobOptions & {
   /** Stop after this many users have been looked at (the call then reports `hasMore: true`). */
   limit?: number;
+  /**
+   * Reproduce the run of a past day (`now` is its instant, see `backfillInstant`): only users who
+   * existed at `now` are looked at, and a plan that started after `now` does not count as in force
+   * during the month. A cancel after `now` already changes nothing (a period that began before a plan
+   * stopped is granted whenever the job runs). The daily run needs neither rule: nobody is created
+   * and no plan starts after its own clock, so the two differ only for a day in the past.
+   */
+  backfill?: boolean;
   config?: CreditsConfig;
 };
+
+export type BackfillInstantResult =
+  { ok: true; date: string; asOf: Date } | { ok: false; reason: 'invalid_date' | 'future_date' | 'before_first_user'; message: string };
+
+/**
+ * The instant a grant backfill of the UTC day `date` runs as of: the end of that day (so every period
+ * that started that day is included), or `now` for today. Refused: a malformed date, a future one (a
+ * grant never runs ahead of time), and a day before the first user existed (there was nothing to grant,
+ * and a run then would date credits years before anyone signed up).
+ */
+export async function backfillInstant(db: Database, params: { date: string; now: Date }): Promise<BackfillInstantResult> {
+  const { date, now } = params;
+  const start = new Date(`${date}T00:00:00Z`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(start.getTime()) || utcDateKey(start) !== date) {
+    return { ok: false, reason: 'invalid_date', message: `the date must be a calendar date as YYYY-MM-DD, got "${date}"` };
+  }
+  const today = utcDateKey(now);
+  if (date > today) {
+    return {
+      ok: false,
+      reason: 'future_date',
+      message: `${date} is in the future (today is ${today} UTC): a grant cannot run ahead of time`,
+    };
+  }
+  const [first] = await db.select({ at: min(users.createdAt) }).from(users);
+  const firstDay = first?.at ? utcDateKey(first.at) : null;
+  if (firstDay !== null && date < firstDay) {
+    return {
+      ok: false,
+      reason: 'before_first_user',
+      message: `${date} is before the first user (created ${firstDay}): there was nothing to grant that day`,
+    };
+  }
+  return { ok: true, date, asOf: date === today ? now : new Date(addUtcDays(start, 1).getTime() - 1) };
+}
 
 export type GrantMonthlyCreditsResult = {
   jobId: string;
@@ -23,9 +66,17 @@ export type GrantMonthlyCreditsResult = {
   durationMs: number;
   results: { processed: number; successful: number; skipped: number; failed: number; users: number; creditsGranted: number };
   hasMore: boolean;
+  /** A dry run: the first grants it would write, by user (the counts cover them all). */
+  preview?: GrantPreview[];
 };
 
-type ChunkCounts = { due: number; granted: number; credits: number };
+/** A grant a dry run would write. */
+export type GrantPreview = { userId: string; email: string; key: string; amount: number };
+
+/** How many grants a dry run names. */
+const PREVIEW_SIZE = 20;
+
+type ChunkCounts = { due: number; granted: number; credits: number; preview: GrantPreview[] };
 
 /**
  * The daily grant job: for the UTC day of `now`, every monthly subscription gets its current billing
@@ -42,33 +93,40 @@ export async function grantMonthlyCredits(db: Database, params: GrantMonthlyCred
   const config = params.config ?? defaultConfig;
   const now = params.now ?? new Date();
   const date = utcDateKey(now);
+  const preview: GrantPreview[] = [];
   const run = await runJob(
     db,
     'grant',
     { ...params, now },
-    { limit: params.limit ?? null, dryRun: params.dryRun ?? false, date },
+    { limit: params.limit ?? null, dryRun: params.dryRun ?? false, date, ...(params.backfill ? { backfill: true } : {}) },
     async (ctx) => {
       const counts = { processed: 0, successful: 0, skipped: 0, failed: 0, users: 0, creditsGranted: 0 };
       // A dry run always looks at everything from the start; a real run resumes the day's last unfinished call.
       let cursor = ctx.dryRun ? '' : await resumeCursor(db, date);
       let hasMore = false;
       const plans = JSON.stringify(plansForSql(config));
+      const existedAt = params.backfill ? ctx.now : null;
       for (;;) {
         if (ctx.outOfTime() || (params.limit !== undefined && counts.users >= params.limit)) {
-          hasMore = (await nextUsers(db, cursor, 1)).length > 0;
+          hasMore = (await nextUsers(db, cursor, 1, existedAt)).length > 0;
           break;
         }
         const size = params.limit === undefined ? ctx.chunkSize : Math.min(ctx.chunkSize, params.limit - counts.users);
-        const userIds = await nextUsers(db, cursor, size);
+        const userIds = await nextUsers(db, cursor, size, existedAt);
         if (userIds.length === 0) break;
         const { results, failed } = await writeChunk(db, ctx, userIds, (tx, ids) =>
-          grantChunk(tx, { userIds: ids, now: ctx.now, jobId: ctx.jobId, plans, config }),
+          grantChunk(tx, { userIds: ids, now: ctx.now, jobId: ctx.jobId, plans, config, backfill: params.backfill ?? false }),
         );
         for (const r of results) {
           counts.processed += r.due;
           counts.successful += r.granted;
           counts.skipped += r.due - r.granted;
           counts.creditsGranted += Number(r.credits); // a chunk's sum can pass 2^53 (a count, not a balance): never fail a committed run on it
+          if (ctx.dryRun) {
+            // jsonb orders keys by name: put them back in reading order.
+            for (const g of r.preview.slice(0, PREVIEW_SIZE - preview.length))
+              preview.push({ userId: g.userId, email: g.email, key: g.key, amount: Number(g.amount) });
+          }
         }
         counts.failed += failed.length;
         counts.processed += failed.length;
@@ -80,7 +138,14 @@ export async function grantMonthlyCredits(db: Database, params: GrantMonthlyCred
       return { results: counts, hasMore, cursor: hasMore ? cursor : null, referenceDate: date };
     },
   );
-  return { jobId: run.jobId, date, durationMs: run.durationMs, results: run.results, hasMore: run.hasMore };
+  return {
+    jobId: run.jobId,
+    date,
+    durationMs: run.durationMs,
+    results: run.results,
+    hasMore: run.hasMore,
+    ...(params.dryRun ? { preview } : {}),
+  };
 }
 
 async function resumeCursor(db: Database, date: string): Promise<string> {
@@ -93,8 +158,10 @@ async function resumeCursor(db: Database, date: string): Promise<string> {
   return last?.hasMore && last.cursor ? last.cursor : '';
 }
 
-async function nextUsers(db: Database, after: string, size: number): Promise<string[]> {
-  const rows = await queryRows<{ id: string }>(db, sql`select id from users where id > ${after} order by id limit ${size}`);
+/** The next users in id order; with `existedAt` (a backfill), only those created by then. */
+async function nextUsers(db: Database, after: string, size: number, existedAt: Date | null): Promise<string[]> {
+  const existed = existedAt ? sql`and created_at <= ${existedAt.toISOString()}::timestamptz` : sql``;
+  const rows = await queryRows<{ id: string }>(db, sql`select id from users where id > ${after} ${existed} order by id limit ${size}`);
   return rows.map((row) => row.id);
 }
 
@@ -115,7 +182,7 @@ function plansForSql(config: CreditsConfig) {
  */
 async function grantChunk(
   tx: Database,
-  p: { userIds: string[]; now: Date; jobId: string; plans: string; config: CreditsConfig },
+  p: { userIds: string[]; now: Date; jobId: string; plans: string; config: CreditsConfig; backfill: boolean },
 ): Promise<ChunkCounts> {
   await lockBalances(tx, p.userIds);
   const now = p.now.toISOString();
@@ -175,7 +242,9 @@ async function grantChunk(
              },
              ${creditKeysSql.free(sql`c.user_id`, sql`${now}::timestamptz`)}, null, null
         from chunk c
-       where not exists (select 1 from subscriptions s where s.user_id = c.user_id and ${planInForceDuringMonth('s', now)})
+       where not exists (select 1 from subscriptions s where s.user_id = c.user_id and ${planInForceDuringMonth('s', now)}
+                           -- a backfill: a plan that started after the day it reproduces did not stand then
+                           ${p.backfill ? sql`and s.anchor_at <= ${now}::timestamptz` : sql``})
     ), inserted as (
       insert into credit_batches (user_id, amount, remaining, source, category, effective_at, expires_at, idempotency_key, subscription_id, purchase_id, job_run_id, created_at)
       select user_id, amount, amount, source, category, effective_at, expires_at, key, subscription_id, purchase_id, ${p.jobId}::uuid, ${now}::timestamptz
@@ -185,7 +254,10 @@ async function grantChunk(
     ), ${postGrantedBatches({ jobId: p.jobId, now })}
     select (select count(*) from due)::int as due,
            (select count(*) from inserted)::int as granted,
-           coalesce((select sum(amount) from inserted), 0)::bigint as credits`,
+           coalesce((select sum(amount) from inserted), 0)::bigint as credits,
+           -- What a dry run names (it is rolled back): the chunk's first grants, in user order.
+           (select coalesce(jsonb_agg(jsonb_build_object('userId', user_id, 'email', (select email from users u where u.id = user_id), 'key', idempotency_key, 'amount', amount) order by user_id, idempotency_key), '[]'::jsonb)
+              from (select * from inserted order by user_id, idempotency_key limit ${PREVIEW_SIZE}) first) as preview`,
   );
   return row!;
 }

@@ -22,10 +22,19 @@ export type VoidJobRunParams = {
    * chunks it commits after the void would keep their credits.
    */
   force?: boolean;
+  /** Void (or preview) this user's batches of the run only; the others stay as they are. */
+  userId?: string;
+  /** How many of the batches a dry run lists by name (the totals count them all). */
+  previewSize?: number;
   /** Users per transaction. */
   chunkSize?: number;
+  /** Called after each chunk, for progress lines in scripts (a void of a run over a million users takes a while). */
+  onChunk?: (progress: { users: number; batches: number; voidedAmount: number }) => void;
   now?: Date;
 };
+
+/** A batch a void would take credits from, as a dry run lists it. */
+export type VoidPreviewBatch = { userId: string; email: string; batchId: number; source: string; remaining: number };
 
 export type VoidJobRunResult =
   | {
@@ -40,6 +49,8 @@ export type VoidJobRunResult =
        * run so far (a dry run: what a void would take now).
        */
       results: { batches: number; users: number; voidedAmount: number };
+      /** A dry run: the first `previewSize` batches it would void, in the order a void takes them. */
+      preview?: VoidPreviewBatch[];
     }
   | { ok: false; reason: 'not_found' | 'not_a_grant_run' | 'invalid_job_run_id' | 'run_in_progress'; message: string };
 
@@ -98,7 +109,7 @@ export async function voidJobRun(db: Database, params: VoidJobRunParams): Promis
   const totals: Counts = { batches: 0, users: 0, amount: 0 };
   let after = '';
   for (;;) {
-    const userIds = await usersWithLiveBatches(db, run.id, now, after, chunkSize);
+    const userIds = await usersWithLiveBatches(db, { jobRunId: run.id, now, after, size: chunkSize, userId: params.userId });
     if (userIds.length === 0) break;
     const counts = dryRun
       ? await countChunk(db, { jobRunId: run.id, userIds, now })
@@ -107,9 +118,11 @@ export async function voidJobRun(db: Database, params: VoidJobRunParams): Promis
     totals.users += counts.users;
     totals.amount += Number(counts.amount);
     after = userIds[userIds.length - 1]!;
+    params.onChunk?.({ users: totals.users, batches: totals.batches, voidedAmount: totals.amount });
     if (userIds.length < chunkSize) break;
   }
   if (dryRun) {
+    const preview = await previewBatches(db, { jobRunId: run.id, now, userId: params.userId, size: params.previewSize ?? 20 });
     return {
       ok: true,
       jobRunId: run.id,
@@ -117,13 +130,15 @@ export async function voidJobRun(db: Database, params: VoidJobRunParams): Promis
       dryRun,
       replayed: false,
       results: { batches: totals.batches, users: totals.users, voidedAmount: totals.amount },
+      preview,
     };
   }
   // The outcome of every void of this run, this one included: a second void reports what the first took.
   const [voided] = await queryRows<Counts>(
     db,
     sql`select count(*)::int as batches, count(distinct user_id)::int as users, coalesce(-sum(delta), 0)::bigint as amount
-          from credit_ledger where kind = 'void' and metadata->>'voidedJobRunId' = ${run.id}`,
+          from credit_ledger where kind = 'void' and metadata->>'voidedJobRunId' = ${run.id}
+           ${params.userId === undefined ? sql`` : sql`and user_id = ${params.userId}`}`,
   );
   return {
     ok: true,
@@ -140,14 +155,33 @@ const liveBatchOfRun = (jobRunId: string, now: Date) => sql`
   job_run_id = ${jobRunId}::uuid and expired_at is null and remaining > 0
   and (expires_at is null or expires_at > ${now.toISOString()}::timestamptz)`;
 
-async function usersWithLiveBatches(db: Database, jobRunId: string, now: Date, after: string, size: number): Promise<string[]> {
+async function usersWithLiveBatches(
+  db: Database,
+  p: { jobRunId: string; now: Date; after: string; size: number; userId: string | undefined },
+): Promise<string[]> {
   const rows = await queryRows<Pick<CreditBatch, 'userId'>>(
     db,
     sql`select distinct user_id as "userId" from credit_batches
-         where ${liveBatchOfRun(jobRunId, now)} and user_id > ${after}
-         order by user_id limit ${size}`,
+         where ${liveBatchOfRun(p.jobRunId, p.now)} and user_id > ${p.after}
+           ${p.userId === undefined ? sql`` : sql`and user_id = ${p.userId}`}
+         order by user_id limit ${p.size}`,
   );
   return rows.map((row) => row.userId);
+}
+
+async function previewBatches(
+  db: Database,
+  p: { jobRunId: string; now: Date; userId: string | undefined; size: number },
+): Promise<VoidPreviewBatch[]> {
+  const rows = await queryRows<VoidPreviewBatch>(
+    db,
+    sql`select b.user_id as "userId", u.email, b.id as "batchId", b.source, b.remaining
+          from credit_batches b join users u on u.id = b.user_id
+         where ${liveBatchOfRun(p.jobRunId, p.now)}
+           ${p.userId === undefined ? sql`` : sql`and b.user_id = ${p.userId}`}
+         order by b.user_id, b.id limit ${p.size}`,
+  );
+  return rows.map((row) => ({ ...row, batchId: Number(row.batchId), remaining: Number(row.remaining) }));
 }
 
 async function countChunk(db: Database, p: { jobRunId: string; userIds: string[]; now: Date }): Promise<Counts> {

@@ -177,3 +177,31 @@ describe('running the job', () => {
     await expectInvariants(t.db);
   });
 });
+
+describe('a dry run', () => {
+  it('names the grants it would write (user, e-mail, key, amount), first by user, and writes none of them', async () => {
+    const users = [await makeUser(t.db), await makeUser(t.db)];
+    await makeSubscription(t.db, {
+      userId: users[1]!.id,
+      planId: 'pro-monthly',
+      subscriptionId: 'sub_preview',
+      now: at('2026-01-15T08:00:00Z'),
+    });
+
+    const dry = await run(at('2026-02-15T09:00:00Z'), { dryRun: true });
+
+    const sorted = [...users].sort((a, b) => (a.id < b.id ? -1 : 1));
+    const expected = sorted.map((u) =>
+      u.id === users[1]!.id
+        ? { userId: u.id, email: u.email, key: 'subscription:sub_preview:2026-02-15', amount: 1000 }
+        : { userId: u.id, email: u.email, key: 'free:' + u.id + ':2026-02', amount: 50 },
+    );
+    expect(dry.preview).toEqual(expected);
+    expect(dry.results).toMatchObject({ successful: 2 });
+    expect(await t.db.select().from(creditBatches).where(eq(creditBatches.idempotencyKey, 'subscription:sub_preview:2026-02-15'))).toEqual(
+      [],
+    );
+    expect((await run(at('2026-02-15T09:00:00Z'))).preview).toBeUndefined();
+    await expectInvariants(t.db);
+  });
+});

@@ -105,3 +105,48 @@ describe('voidJobRun', () => {
     await expectInvariants(t.db);
   });
 });
+
+describe('voidJobRun for one user', () => {
+  it("voids that user's batches of the run only; the others keep theirs", async () => {
+    const [a, b, c] = [await makeUser(t.db), await makeUser(t.db), await makeUser(t.db)];
+    const run = await grantMonthlyCredits(t.db, { trigger: 'test', now: at('2026-02-10T01:00:00Z') });
+    const now = at('2026-02-10T02:00:00Z');
+
+    const voided = await voidJobRun(t.db, { jobRunId: run.jobId, userId: b.id, reason: 'one user', now });
+
+    expect(voided).toMatchObject({ ok: true, dryRun: false, replayed: false, results: { batches: 1, users: 1, voidedAmount: 50 } });
+    expect([await balanceOf(t.db, a.id), await balanceOf(t.db, b.id), await balanceOf(t.db, c.id)]).toEqual([50, 0, 50]);
+    // The rest of the run can still be voided afterwards; the one user's void is not taken twice.
+    const rest = await voidJobRun(t.db, { jobRunId: run.jobId, now });
+    expect(rest).toMatchObject({ ok: true, results: { batches: 3, users: 3, voidedAmount: 150 } });
+    expect(await t.db.select().from(creditLedger).where(eq(creditLedger.kind, 'void'))).toHaveLength(3);
+    await expectInvariants(t.db);
+  });
+
+  it('a dry run names the batches it would take from (first N, by user), with totals over all of them, and reports progress per chunk', async () => {
+    const users = [await makeUser(t.db), await makeUser(t.db), await makeUser(t.db)];
+    const run = await grantMonthlyCredits(t.db, { trigger: 'test', now: at('2026-02-10T01:00:00Z') });
+    const progress: number[] = [];
+
+    const dry = await voidJobRun(t.db, {
+      jobRunId: run.jobId,
+      dryRun: true,
+      previewSize: 2,
+      chunkSize: 1,
+      onChunk: (p) => progress.push(p.users),
+      now: at('2026-02-10T02:00:00Z'),
+    });
+
+    expect(dry.ok && dry.results).toEqual({ batches: 3, users: 3, voidedAmount: 150 });
+    const sorted = [...users].sort((x, y) => (x.id < y.id ? -1 : 1));
+    expect(dry.ok && dry.preview?.map((p) => [p.userId, p.email, p.source, p.remaining])).toEqual(
+      sorted.slice(0, 2).map((u) => [u.id, u.email, 'free', 50]),
+    );
+    expect(progress).toEqual([1, 2, 3]);
+    const limited = await voidJobRun(t.db, { jobRunId: run.jobId, dryRun: true, userId: sorted[2]!.id, now: at('2026-02-10T02:00:00Z') });
+    expect(limited.ok && limited.preview?.map((p) => p.userId)).toEqual([sorted[2]!.id]);
+    expect(limited.ok && limited.results).toEqual({ batches: 1, users: 1, voidedAmount: 50 });
+    expect(await t.db.select().from(creditLedger).where(eq(creditLedger.kind, 'void'))).toEqual([]);
+    await expectInvariants(t.db);
+  });
+});
