@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
-import { creditLedger, subscriptions } from '@/lib/server/db/schema';
+import { creditLedger, subscriptions, users } from '@/lib/server/db/schema';
 import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
 import { at, makeBatch, makeUser } from '@tests/helpers/factories';
@@ -95,4 +95,26 @@ it('subscribe starts a plan and grants its first period; cancel stops it', async
     expect((await ledgerOf(db, 'a')).some((e) => e.operationKey.startsWith('subscription:sub-ops-1:'))).toBe(true);
     await expectInvariants(db);
   });
+});
+
+it('promote makes a user an admin of the console, safe to repeat; a dry run and demote change the role as they say', async () => {
+  const roleOf = () => t.use(async (db) => (await db.select({ role: users.role }).from(users).where(eq(users.id, 'b')))[0]?.role);
+  const preview = await runCli(['admin', 'promote', '--user', 'b@example.test', '--dry-run', '--json'], t.env);
+  expect(preview.code, preview.stderr).toBe(0);
+  expect(JSON.parse(preview.stdout)).toMatchObject({ ok: true, changed: true, dryRun: true });
+  expect(await roleOf()).not.toBe('admin');
+
+  const promoted = await runCli(['admin', 'promote', '--user', 'b@example.test', '--json'], t.env);
+  expect(JSON.parse(promoted.stdout)).toMatchObject({ ok: true, changed: true, user: { id: 'b', role: 'admin' } });
+  expect(await roleOf()).toBe('admin');
+  const again = await runCli(['admin', 'promote', '--user', 'b', '--json'], t.env);
+  expect(JSON.parse(again.stdout)).toMatchObject({ changed: false });
+
+  const demoted = await runCli(['admin', 'demote', '--user', 'b'], t.env);
+  expect(demoted.code, demoted.stderr).toBe(0);
+  expect(demoted.stdout).toContain('no longer an admin');
+  expect(await roleOf()).toBe('user');
+
+  const unknown = await runCli(['admin', 'promote', '--user', 'nobody@example.test'], t.env);
+  expect(unknown.code).toBe(2);
 });

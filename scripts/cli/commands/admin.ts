@@ -15,6 +15,7 @@ import type { Database } from '@/lib/server/db/types';
 import { adjustCredits } from '@/lib/server/usecases/adjust-credits';
 import { cancelSubscription } from '@/lib/server/usecases/cancel-subscription';
 import { startSubscription } from '@/lib/server/usecases/start-subscription';
+import { setUserRole } from '@/lib/server/usecases/set-user-role';
 import { voidJobRun, type VoidJobRunResult } from '@/lib/server/usecases/void-job-run';
 import { resolveUser, withDatabase } from '../database';
 import { confirm, createOutput, exitCodes, fail, requireTerminalOrYes, type Output } from '../io';
@@ -150,6 +151,27 @@ async function cancel(o: { subscription: string; dryRun?: boolean; json?: boolea
   });
 }
 
+/** `admin promote` / `admin demote`: the console's admin role, through the usecase `ADMIN_EMAILS` and the console use. */
+async function setRole(role: 'admin' | 'user', o: { user: string; dryRun?: boolean; json?: boolean }) {
+  const out = createOutput(o.json ?? false);
+  const dryRun = o.dryRun ?? false;
+  await withDatabase(async (db) => {
+    const user = await resolveUser(db, o.user);
+    const result = await changeOrPreview(db, dryRun, (tx) => setUserRole(tx, { user: user.id, role }));
+    if (!result.ok) fail(result.message);
+    const what = role === 'admin' ? 'an admin of the console' : 'no longer an admin';
+    out.result({ ...result, dryRun }, () =>
+      out.line(
+        dryRun
+          ? `Dry run: ${result.user.email} would be ${what}${result.changed ? '' : ' (already so: nothing to change)'}`
+          : result.changed
+            ? `✔ ${result.user.email} is now ${what}`
+            : `✔ ${result.user.email} was already ${what}: nothing changed`,
+      ),
+    );
+  });
+}
+
 type VoidOptions = { jobRun: string; user?: string; reason?: string; dryRun?: boolean; force?: boolean; yes?: boolean; json?: boolean };
 
 async function voidRun(o: VoidOptions) {
@@ -264,7 +286,21 @@ export function adminCommand(program: Command) {
     .addOption(jsonOption())
     .action(voidRun);
 
-  // `admin promote --user <id|email>` goes here once the admin console's role usecase exists: a
-  // subcommand of a few lines over that usecase, with --dry-run and --json like the others.
+  admin
+    .command('promote')
+    .description('make a user an admin of the console (/admin); safe to repeat')
+    .requiredOption('--user <id|email>', 'the user')
+    .addOption(dryRunOption())
+    .addOption(jsonOption())
+    .action((o) => setRole('admin', o));
+
+  admin
+    .command('demote')
+    .description("take a user's admin role away (an e-mail still in ADMIN_EMAILS gets it back at the next sign-in)")
+    .requiredOption('--user <id|email>', 'the user')
+    .addOption(dryRunOption())
+    .addOption(jsonOption())
+    .action((o) => setRole('user', o));
+
   return admin;
 }
