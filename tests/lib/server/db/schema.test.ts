@@ -30,6 +30,7 @@ describe('schema', () => {
       'checkout_orders',
       'credit_balances',
       'credit_batches',
+      'credit_holds',
       'credit_ledger',
       'credit_operations',
       'credit_schedules',

@@ -22,7 +22,14 @@ describe('expiry', () => {
     expect((await run(new Date(expiry.getTime() - 1))).results).toMatchObject({ processedBatches: 0 });
     expect(await balanceOf(t.db, user.id)).toBe(100);
     const result = await run(expiry);
-    expect(result.results).toEqual({ processedBatches: 1, processedUsers: 1, totalExpiredAmount: 100, failed: 0 });
+    expect(result.results).toEqual({
+      processedBatches: 1,
+      processedUsers: 1,
+      totalExpiredAmount: 100,
+      failed: 0,
+      releasedHolds: 0,
+      totalReleasedAmount: 0,
+    });
     expect(await balanceOf(t.db, user.id)).toBe(0);
     await expectInvariants(t.db);
   });

@@ -36,7 +36,14 @@ describe('GET|POST /api/jobs/credits/expire', () => {
     const batches = await countRows(t.db, 'credit_batches');
     const ledger = await countRows(t.db, 'credit_ledger');
     const body = await readJson(await call('?dryRun=true'));
-    expect(body.results).toEqual({ processedBatches: 2, processedUsers: 2, totalExpiredAmount: 130, failed: 0 });
+    expect(body.results).toEqual({
+      processedBatches: 2,
+      processedUsers: 2,
+      totalExpiredAmount: 130,
+      failed: 0,
+      releasedHolds: 0,
+      totalReleasedAmount: 0,
+    });
     expect(await countRows(t.db, 'credit_ledger')).toBe(ledger);
     expect(await countRows(t.db, 'credit_batches')).toBe(batches);
     expect(await balanceOf(t.db, a)).toBe(150);
