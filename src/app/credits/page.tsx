@@ -46,7 +46,8 @@ export default async function CreditsPage({ searchParams }: PageProps) {
       <section className={styles.card}>
         <h2>Try it: spend credits</h2>
         <p className={styles.muted}>
-          A stand-in for a feature of your product that costs credits. Each click spends once, even if the form is sent twice.
+          A stand-in for a feature of your product that costs credits (it runs through <code>withCredits</code>). Each click spends once,
+          even if the form is sent twice.
         </p>
         <SpendForm idempotencyKey={randomUUID()} cost={format.credits(creditsConfig.demoActionCost)} maxRuns={MAX_DEMO_RUNS} />
       </section>
@@ -72,6 +73,11 @@ function BalanceCard({ summary, format }: { summary: CreditSummary; format: Form
       <p className={styles.big} data-testid="balance">
         {format.credits(summary.balance)}
       </p>
+      {summary.held > 0 && (
+        <p className={styles.muted} data-testid="held">
+          {plural(summary.held, format)} held by work in progress: spent if it succeeds, given back if it fails.
+        </p>
+      )}
       {summary.available !== summary.balance && (
         <p className={styles.muted}>
           {plural(summary.available, format)} spendable right now; the rest has expired and will be cleared tonight.
