@@ -150,7 +150,8 @@ async function replayGrant(
   const [operation] = await db.select().from(creditOperations).where(eq(creditOperations.key, key));
   if (!operation) return undefined;
   const conflict = (what: string) => ({ ok: false, reason: 'idempotency_conflict', message: `key ${key} was used for ${what}` }) as const;
-  if (!GRANT_KINDS.includes(operation.kind)) return conflict(`a ${operation.kind === 'consume' ? 'consumption' : 'deduction'}`);
+  if (!GRANT_KINDS.includes(operation.kind))
+    return conflict(operation.kind === 'consume' ? 'a consumption' : operation.kind === 'reserve' ? 'a hold' : 'a deduction');
   const [batch] = await db.select().from(creditBatches).where(eq(creditBatches.idempotencyKey, key));
   // A deduction's operation is an `adjust` too, but it has no batch.
   if (!batch) return conflict('a deduction');

@@ -7,6 +7,8 @@ import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits
 import { processDueSchedules } from '@/lib/server/usecases/process-due-schedules';
 import { expireCredits } from '@/lib/server/usecases/expire-credits';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
+import { captureCredits } from '@/lib/server/usecases/capture-credits';
+import { reserveCredits } from '@/lib/server/usecases/reserve-credits';
 import { setupTestDatabase } from '@tests/helpers/db';
 import { at, makeSubscription, makeUser } from '@tests/helpers/factories';
 import { expectInvariants } from '@tests/helpers/invariants';
@@ -32,6 +34,23 @@ describe('voidJobRun', () => {
     expect(dry).toMatchObject({ ok: true, dryRun: true, job: 'grant', results: { batches: 1, users: 1, voidedAmount: 50 - 20 } });
     expect(await balanceOf(t.db, user.id)).toBe(30);
     expect(await t.db.select().from(creditLedger).where(eq(creditLedger.kind, 'void'))).toEqual([]);
+  });
+
+  it('leaves credits held by a hold to the hold: a void takes only what is neither spent nor held', async () => {
+    const user = await makeUser(t.db);
+    const run = await grantMonthlyCredits(t.db, { trigger: 'test', now: at('2026-02-10T01:00:00Z') });
+    const holdKey = `held-${user.id}`;
+    expect(await reserveCredits(t.db, { userId: user.id, amount: 20, key: holdKey, now: at('2026-02-10T01:30:00Z') })).toMatchObject({
+      ok: true,
+    });
+
+    const voided = await voidJobRun(t.db, { jobRunId: run.jobId, now: at('2026-02-10T01:31:00Z') });
+
+    expect(voided).toMatchObject({ ok: true, results: { batches: 1, voidedAmount: 30 } });
+    expect(await captureCredits(t.db, { holdKey, now: at('2026-02-10T01:32:00Z') })).toMatchObject({ ok: true, captured: 20 });
+    const [balance] = await t.db.select().from(creditBalances).where(eq(creditBalances.userId, user.id));
+    expect(balance).toMatchObject({ balance: 0, held: 0, totalConsumed: 50 });
+    await expectInvariants(t.db);
   });
 
   it('voids installments without rewinding the schedule: the job does not grant them again', async () => {
