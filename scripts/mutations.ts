@@ -39,6 +39,15 @@ const BURN_DOWN_ORDER = "order by expires_at asc nulls last, (category = 'paid')
 // so each mutation is applied to each path.
 const DEBIT_FUNCTION = 'drizzle/0005_spend_in_one_round_trip.sql';
 const DEBIT_IN_STEPS = 'src/lib/server/credits/debit-in-steps.ts';
+// Holds (reserve, capture, release): the database functions of migration 0008.
+const HOLD_FUNCTIONS = 'drizzle/0008_hold_functions.sql';
+const HOLD_TESTS = [
+  'tests/lib/server/usecases/reserve-credits.test.ts',
+  'tests/lib/server/usecases/capture-credits.test.ts',
+  'tests/lib/server/usecases/release-credits.test.ts',
+  'tests/lib/server/usecases/with-credits.test.ts',
+  'tests/lib/server/usecases/expire-credits.test.ts',
+];
 const MUTATIONS: Mutation[] = [
   {
     name: 'burn-down-paid-first',
@@ -153,6 +162,39 @@ const MUTATIONS: Mutation[] = [
     find: 'sql`select balance from credit_balances where user_id = ${userId} for update`)',
     replace: 'sql`select balance from credit_balances where user_id = ${userId}`)',
     tests: ['tests/lib/server/usecases/grant-credits.test.ts'],
+    needsServer: true,
+  },
+  {
+    name: 'burn-down-never-expiring-first-reserve',
+    breaks: 'a reserve takes batches in the burn-down order of a spend: never-expiring credits last',
+    file: HOLD_FUNCTIONS,
+    find: BURN_DOWN_ORDER,
+    replace: "order by expires_at asc nulls first, (category = 'paid'), effective_at, id",
+    tests: HOLD_TESTS,
+  },
+  {
+    name: 'hold-release-first-taken',
+    breaks: 'a partial capture gives back to the batches that burn down last, so the captured part is the soonest-expiring',
+    file: HOLD_FUNCTIONS,
+    find: "WHERE operation_key = p_hold.key AND kind = 'reserve'\n     ORDER BY id DESC",
+    replace: "WHERE operation_key = p_hold.key AND kind = 'reserve'\n     ORDER BY id",
+    tests: HOLD_TESTS,
+  },
+  {
+    name: 'hold-capture-after-expiry',
+    breaks: 'a capture after the hold ran out of time is refused (hold_expired) and releases the hold',
+    file: HOLD_FUNCTIONS,
+    find: 'IF v_hold.expires_at <= p_now THEN',
+    replace: 'IF false THEN',
+    tests: HOLD_TESTS,
+  },
+  {
+    name: 'balance-lock-reserve',
+    breaks: 'credits_reserve locks the balance row before reading it (FOR UPDATE)',
+    file: HOLD_FUNCTIONS,
+    find: 'SELECT balance INTO v_balance FROM credit_balances WHERE user_id = p_user_id FOR UPDATE;\n\n  -- A fresh snapshot',
+    replace: 'SELECT balance INTO v_balance FROM credit_balances WHERE user_id = p_user_id;\n\n  -- A fresh snapshot',
+    tests: ['tests/lib/server/holds-concurrency.test.ts'],
     needsServer: true,
   },
   // Payments (docs/payments.md).
