@@ -10,6 +10,12 @@ export async function holdOf(db: Database, key: string) {
   return row;
 }
 
+/** The user's balance row: balance, held and the lifetime totals. */
+export async function balanceRowOf(db: Database, userId: string) {
+  const [row] = await db.select().from(creditBalances).where(eq(creditBalances.userId, userId));
+  return row;
+}
+
 /** What the user's balance row says is spendable and held (both 0 without a row). */
 export async function balanceAndHeld(db: Database, userId: string) {
   const [row] = await db.select().from(creditBalances).where(eq(creditBalances.userId, userId));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { setupTestDatabase } from '@tests/helpers/db';
 import { at, makeBatch, makeUser } from '@tests/helpers/factories';
 import { expectInvariants } from '@tests/helpers/invariants';
@@ -10,8 +10,7 @@ import { checkInvariants } from '@/lib/server/usecases/check-invariants';
 import { captureCredits } from '@/lib/server/usecases/capture-credits';
 import { releaseCredits } from '@/lib/server/usecases/release-credits';
 import { reserveCredits } from '@/lib/server/usecases/reserve-credits';
-import { creditBalances } from '@/lib/server/db/schema';
-import { balanceAndHeld, holdOf, userWithHold } from '@tests/helpers/holds';
+import { balanceAndHeld, balanceRowOf, holdOf, userWithHold } from '@tests/helpers/holds';
 
 const t = setupTestDatabase({ emptyBeforeEach: true });
 
@@ -147,8 +146,7 @@ describe('expiry of held credits', () => {
     expect((await run(afterExpiry)).results).toMatchObject({ processedBatches: 1, totalExpiredAmount: 0, releasedHolds: 0 });
     expect((await batchesOf(t.db, user.id)).find((b) => b.id === first.id)).toMatchObject({ remaining: 0, expiredAmount: 0 });
     expect(await captureCredits(t.db, { holdKey: key, now: afterExpiry })).toMatchObject({ ok: true, captured: 50 });
-    const [balance] = await t.db.select().from(creditBalances).where(eq(creditBalances.userId, user.id));
-    expect(balance).toMatchObject({ balance: 10, held: 0, totalConsumed: 50, totalExpired: 0 });
+    expect(await balanceRowOf(t.db, user.id)).toMatchObject({ balance: 10, held: 0, totalConsumed: 50, totalExpired: 0 });
     await expectInvariants(t.db);
   });
 
@@ -165,8 +163,7 @@ describe('expiry of held credits', () => {
     const batches = await batchesOf(t.db, user.id);
     expect(batches.find((b) => b.id === first.id)).toMatchObject({ remaining: 0, expiredAmount: 30 });
     expect(batches.find((b) => b.id === last.id)).toMatchObject({ remaining: 30 });
-    const [balance] = await t.db.select().from(creditBalances).where(eq(creditBalances.userId, user.id));
-    expect(balance).toMatchObject({ balance: 30, held: 0, totalConsumed: 0, totalExpired: 30 });
+    expect(await balanceRowOf(t.db, user.id)).toMatchObject({ balance: 30, held: 0, totalConsumed: 0, totalExpired: 30 });
     await expectInvariants(t.db);
   });
 

@@ -12,6 +12,7 @@ import { reserveCredits } from '@/lib/server/usecases/reserve-credits';
 import { setupTestDatabase } from '@tests/helpers/db';
 import { at, makeSubscription, makeUser } from '@tests/helpers/factories';
 import { expectInvariants } from '@tests/helpers/invariants';
+import { balanceRowOf } from '@tests/helpers/holds';
 import { balanceOf, batchesOf } from '@tests/helpers/queries';
 
 // The jobs walk every user: each scenario starts from an empty database, so its counts are exact.
@@ -48,8 +49,7 @@ describe('voidJobRun', () => {
 
     expect(voided).toMatchObject({ ok: true, results: { batches: 1, voidedAmount: 30 } });
     expect(await captureCredits(t.db, { holdKey, now: at('2026-02-10T01:32:00Z') })).toMatchObject({ ok: true, captured: 20 });
-    const [balance] = await t.db.select().from(creditBalances).where(eq(creditBalances.userId, user.id));
-    expect(balance).toMatchObject({ balance: 0, held: 0, totalConsumed: 50 });
+    expect(await balanceRowOf(t.db, user.id)).toMatchObject({ balance: 0, held: 0, totalConsumed: 50 });
     await expectInvariants(t.db);
   });
 
