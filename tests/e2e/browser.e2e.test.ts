@@ -110,7 +110,7 @@ it('a newcomer signs up, sees the welcome credits, spends some, cannot overspend
   expect(await textOf(page, 'balance')).toBe(credits(before));
   const afterFailure = await textOf(page, 'history');
   expect(afterFailure).toContain('Reserved, given back');
-  expect(afterFailure).toContain('Reserved');
+  expect(afterFailure).toContain('Spent from reserved');
 
   // A monthly plan bought a month and a day ago (test-only: straight through the usecase), so its
   // second period is due; its first period's credits have already run out.

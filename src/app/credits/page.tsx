@@ -170,6 +170,8 @@ function History({ entries, firstPage, format }: { entries: CreditHistoryEntry[]
             const reason = typeof entry.metadata?.reason === 'string' ? entry.metadata.reason : null;
             // A refund's entries name the payment they belong to (`stripe:in_…`), as the billing page lists it.
             const payment = entry.kind === 'revoke' && typeof entry.metadata?.paymentId === 'string' ? entry.metadata.paymentId : null;
+            // A capture moves nothing (its credits left the balance when they were reserved): it shows what it kept, in brackets.
+            const captured = entry.kind === 'capture' && typeof entry.metadata?.captured === 'number' ? entry.metadata.captured : null;
             return (
               <tr key={entry.id}>
                 <td>
@@ -180,10 +182,16 @@ function History({ entries, firstPage, format }: { entries: CreditHistoryEntry[]
                   {reason && <span className={styles.reason}>{reasonLabels[reason] ?? reason}</span>}
                   {payment && <span className={styles.reason}>payment {payment}</span>}
                 </td>
-                <td className={`${table.num} ${entry.delta > 0 ? styles.plus : styles.minus}`}>
-                  {entry.delta > 0 ? '+' : '−'}
-                  {format.credits(Math.abs(entry.delta))}
-                </td>
+                {captured !== null ? (
+                  <td className={`${table.num} ${styles.muted}`} title="Taken from your balance when it was reserved">
+                    ({format.credits(captured)})
+                  </td>
+                ) : (
+                  <td className={`${table.num} ${entry.delta > 0 ? styles.plus : styles.minus}`}>
+                    {entry.delta > 0 ? '+' : '−'}
+                    {format.credits(Math.abs(entry.delta))}
+                  </td>
+                )}
                 <td className={table.num}>{format.credits(entry.balanceAfter)}</td>
                 <td>{entry.source ? sourceLabels[entry.source] : '—'}</td>
               </tr>
