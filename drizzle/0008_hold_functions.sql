@@ -77,7 +77,8 @@ $$;
 CREATE FUNCTION credits_hold_entry_metadata(p_reason text, p_metadata jsonb) RETURNS jsonb
 LANGUAGE sql IMMUTABLE AS $$
   SELECT CASE WHEN p_reason IS NULL AND p_metadata IS NULL THEN NULL
-              ELSE coalesce(jsonb_build_object('reason', p_reason), '{}') || coalesce(p_metadata, '{}') END
+              WHEN p_reason IS NULL THEN p_metadata
+              ELSE jsonb_build_object('reason', p_reason) || coalesce(p_metadata, '{}') END
 $$;
 --> statement-breakpoint
 -- Releases a user's holds whose time ran out (status `expired`). The caller holds the user's balance

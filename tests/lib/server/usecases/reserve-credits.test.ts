@@ -49,6 +49,19 @@ describe('reserveCredits', () => {
     await expectInvariants(t.db, user.id);
   });
 
+  it('keeps the reason and the caller’s metadata in the hold and its entries, and nothing for a reason not given', async () => {
+    const { user } = await userWith({ amount: 50 });
+    await reserveCredits(t.db, { userId: user.id, amount: 5, key: `meta-${user.id}`, metadata: { model: 'large' }, now });
+    await reserveCredits(t.db, { userId: user.id, amount: 5, key: `both-${user.id}`, reason: 'export', metadata: { pages: 3 }, now });
+    await reserveCredits(t.db, { userId: user.id, amount: 5, key: `bare-${user.id}`, now });
+    const metadataOf = async (key: string) => (await ledgerOf(t.db, user.id)).find((e) => e.operationKey === key)?.metadata;
+    expect(await metadataOf(`meta-${user.id}`)).toEqual({ model: 'large' });
+    expect(await metadataOf(`both-${user.id}`)).toEqual({ reason: 'export', pages: 3 });
+    expect(await metadataOf(`bare-${user.id}`)).toBeNull();
+    expect(await holdOf(t.db, `both-${user.id}`)).toMatchObject({ reason: 'export', metadata: { pages: 3 } });
+    await expectInvariants(t.db, user.id);
+  });
+
   it('takes batches in exactly the burn-down order of a spend', async () => {
     // Two users with the same six batches: one spends 10 at a time, the other reserves 10 at a time.
     const lots = [
