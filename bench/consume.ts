@@ -20,6 +20,11 @@ export type PathFigures = {
   p95Ms: number;
   p99Ms: number;
   maxMs: number;
+  /**
+   * WAL written per call (server-wide, over this path's rounds alone). Right after the jobs, most pages a
+   * spend touches are touched for the first time since a checkpoint, and each then costs a full-page image.
+   */
+  walBytesPerCall: number;
 };
 
 /** The one-call path's figures (what the app runs), and the old path measured in the same run. */
@@ -61,7 +66,7 @@ const paths: Record<'one call' | 'in steps', Spend> = {
     }),
 };
 
-type Tally = { ms: number; latencies: number[]; insufficient: number; ops: number };
+type Tally = { ms: number; latencies: number[]; insufficient: number; ops: number; walBytes: number };
 
 // The machine's load drifts during a run (another process, autovacuum, a checkpoint): the two paths
 // alternate in rounds, each path going first in every other round, so drift lands on both alike.
@@ -83,6 +88,7 @@ export async function runConsumptions(
     const first = tally.ops;
     const prefix = `bench:${measured ? 'consume' : 'warm-up'}:${name === 'one call' ? 'call' : 'steps'}`;
     let next = 0;
+    const walBefore = await walPosition(db);
     const started = performance.now();
     const worker = async (w: number) => {
       for (;;) {
@@ -105,6 +111,7 @@ export async function runConsumptions(
     await Promise.all(Array.from({ length: p.workers }, (_, w) => worker(w)));
     tally.ms += performance.now() - started;
     tally.ops += ops;
+    tally.walBytes += (await walPosition(db)) - walBefore;
   };
   // Unmeasured first: each connection compiles the function's plans (and Node its code paths) on first use.
   for (const name of ['in steps', 'one call'] as const) await round(name, p.workers * 10, false);
@@ -125,7 +132,13 @@ export async function runConsumptions(
 }
 
 function newTally(): Tally {
-  return { ms: 0, latencies: [], insufficient: 0, ops: 0 };
+  return { ms: 0, latencies: [], insufficient: 0, ops: 0, walBytes: 0 };
+}
+
+/** The server's WAL insert position in bytes (an LSN `X/Y` is X·2³² + Y). */
+async function walPosition(db: Database): Promise<number> {
+  const [row] = await queryRows<{ bytes: string | number }>(db, sql`select pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0') as bytes`);
+  return Number(row?.bytes ?? 0);
 }
 
 function figures(tally: Tally, workers: number): PathFigures {
@@ -141,6 +154,7 @@ function figures(tally: Tally, workers: number): PathFigures {
     p95Ms: percentile(latencies, 95),
     p99Ms: percentile(latencies, 99),
     maxMs: latencies[latencies.length - 1] ?? 0,
+    walBytesPerCall: tally.ops > 0 ? Math.round(tally.walBytes / tally.ops) : 0,
   };
 }
 
@@ -148,6 +162,7 @@ function figures(tally: Tally, workers: number): PathFigures {
 export function describeConsumptions(c: ConsumeFigures): string[] {
   const line = (f: PathFigures & { path: string }) =>
     `  consumption, ${f.path.padEnd(8)}: ${Math.round(f.opsPerSec).toLocaleString('en')}/s, p50 ${f.p50Ms.toFixed(1)} ms, p95 ${f.p95Ms.toFixed(1)} ms, ` +
-    `p99 ${f.p99Ms.toFixed(1)} ms, max ${f.maxMs.toFixed(1)} ms (${f.ops.toLocaleString('en')} calls, ${f.workers} workers, ${f.insufficient} short)`;
+    `p99 ${f.p99Ms.toFixed(1)} ms, max ${f.maxMs.toFixed(1)} ms, ${f.walBytesPerCall.toLocaleString('en')} B of WAL per call ` +
+    `(${f.ops.toLocaleString('en')} calls, ${f.workers} workers, ${f.insufficient} short)`;
   return [line(c), line(c.baseline), `  one call / in steps: ${c.speedup}× the throughput (${c.rounds} alternating rounds)`];
 }

@@ -1,5 +1,6 @@
 // The printed table: one line per job, the same figures the JSON file holds.
 import { benchJobs, type BenchReport } from './core';
+import { describeConsumptions } from './consume';
 
 const n = (value: number | null | undefined, digits = 0) =>
   value === null || value === undefined
@@ -73,10 +74,6 @@ export function formatReport(report: BenchReport): string {
     );
   }
   const c = report.consume;
-  lines.push(
-    `\nconsumption: ${n(c.ops)} calls from ${c.workers} workers in ${n(c.ms)} ms = ${n(c.opsPerSec)}/s; ` +
-      `latency p50 ${n(c.p50Ms, 1)} ms, p95 ${n(c.p95Ms, 1)} ms, p99 ${n(c.p99Ms, 1)} ms, max ${n(c.maxMs, 1)} ms; ` +
-      `${n(c.insufficient)} short of credits; process peak RSS ${n(c.maxRssMb, 1)} MB`,
-  );
+  lines.push(`\nconsumption (process peak RSS ${n(c.maxRssMb, 1)} MB):`, ...describeConsumptions(c));
   return lines.join('\n');
 }

@@ -39,8 +39,8 @@ const BURN_DOWN_ORDER = "order by expires_at asc nulls last, (category = 'paid')
 // so each mutation is applied to each path.
 const DEBIT_FUNCTION = 'drizzle/0005_spend_in_one_round_trip.sql';
 const DEBIT_IN_STEPS = 'src/lib/server/credits/debit-in-steps.ts';
-// Holds (reserve, capture, release): the database functions of migration 0008.
-const HOLD_FUNCTIONS = 'drizzle/0008_hold_functions.sql';
+// Holds (reserve, capture, release): the database functions of migration 0010.
+const HOLD_FUNCTIONS = 'drizzle/0010_hold_functions.sql';
 const HOLD_TESTS = [
   'tests/lib/server/usecases/reserve-credits.test.ts',
   'tests/lib/server/usecases/capture-credits.test.ts',

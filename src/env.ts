@@ -21,6 +21,22 @@ export const envSchema = z
     BETTER_AUTH_SECRET: secret('BETTER_AUTH_SECRET'),
     /** The app's public URL, used by the auth library for redirects and cookies. */
     BETTER_AUTH_URL: z.url({ error: 'BETTER_AUTH_URL must be a URL such as http://localhost:3000' }).optional(),
+    /**
+     * E-mails of the admin console's admins, comma-separated (`ops@example.com, cto@example.com`): a user
+     * signing up or in with one of them gets the `admin` role. Compared case-insensitively.
+     */
+    ADMIN_EMAILS: z
+      .string()
+      .transform((value) =>
+        value
+          .split(',')
+          .map((email) => email.trim().toLowerCase())
+          .filter((email) => email !== ''),
+      )
+      .refine((emails) => emails.every((email) => z.email().safeParse(email).success), {
+        error: 'ADMIN_EMAILS must be a comma-separated list of e-mail addresses',
+      })
+      .default([]),
     /** A job call stops starting new chunks after this many ms and answers `hasMore: true`. */
     CRON_TIME_BUDGET_MS: positiveInt(20_000),
     /** Users (or batches, or schedules) handled per transaction by the set-based jobs. */

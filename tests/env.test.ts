@@ -21,7 +21,13 @@ describe('the env module', () => {
     expect(env.CRON_TIME_BUDGET_MS).toBe(20_000);
   });
 
+  it('reads ADMIN_EMAILS as a trimmed, lower-cased list, empty when unset', () => {
+    expect(parseEnv({}).ADMIN_EMAILS).toEqual([]);
+    expect(parseEnv({ ADMIN_EMAILS: ' Ops@Example.com, ,cto@example.com ' }).ADMIN_EMAILS).toEqual(['ops@example.com', 'cto@example.com']);
+  });
+
   it.each([
+    [{ ADMIN_EMAILS: 'ops@example.com, not-an-email' }, 'ADMIN_EMAILS'],
     [{ CRON_SECRET: 'short' }, 'CRON_SECRET'],
     [{ CRON_JOBS_USERNAME: 'cron', CRON_JOBS_PASSWORD: 'short' }, 'CRON_JOBS_PASSWORD'],
     [{ CRON_JOBS_USERNAME: 'cron' }, 'CRON_JOBS_PASSWORD'],

@@ -1,6 +1,7 @@
 import Link from 'next/link';
 import { signOut } from '@/app/(auth)/actions';
 import { getCurrentUser } from '@/lib/server/auth/session';
+import { hasAdminRole } from '@/lib/server/auth/roles';
 import { getDb } from '@/lib/server/db';
 import { getRequestFormatters } from '@/lib/server/request-format';
 import { getCreditBalance } from '@/lib/server/usecases/get-credit-balance';
@@ -15,16 +16,21 @@ export async function AppHeader() {
         <Link href="/" className={styles.brand}>
           Credits Starter
         </Link>
-        {user ? <SignedIn userId={user.id} email={user.email} /> : <SignedOut />}
+        {user ? <SignedIn userId={user.id} email={user.email} isAdmin={hasAdminRole(user.role)} /> : <SignedOut />}
       </div>
     </header>
   );
 }
 
-async function SignedIn({ userId, email }: { userId: string; email: string }) {
+async function SignedIn({ userId, email, isAdmin }: { userId: string; email: string; isAdmin: boolean }) {
   const [balance, format] = await Promise.all([getDb().then((db) => getCreditBalance(db, { userId })), getRequestFormatters()]);
   return (
     <nav className={styles.nav}>
+      {isAdmin && (
+        <Link href="/admin" data-testid="admin-link">
+          Admin
+        </Link>
+      )}
       <Link href="/pricing">Pricing</Link>
       <Link href="/billing">Billing</Link>
       <Link href="/credits" className={styles.badge} data-testid="balance-badge" title="Your credit balance">

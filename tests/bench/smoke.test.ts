@@ -57,6 +57,11 @@ it.skipIf(!testServerUrl)('the bench runs on 1 000 users and reports well-formed
   expect(c.succeeded).toBe(300);
   for (const value of [c.ms, c.opsPerSec, c.p50Ms, c.p95Ms, c.p99Ms, c.maxRssMb]) expect(positive(value)).toBe(true);
   expect(c.p50Ms).toBeLessThanOrEqual(c.p99Ms);
+  // Every spend writes its ledger entry, operation and balance: WAL for each path, and the old path measured beside it.
+  expect(c.walBytesPerCall).toBeGreaterThan(0);
+  expect(c.baseline.walBytesPerCall).toBeGreaterThan(0);
+  expect(c.baseline.succeeded).toBe(300);
+  expect(positive(c.speedup)).toBe(true);
   // The JSON file holds exactly this object: it must survive a round trip.
   expect(JSON.parse(JSON.stringify(report))).toEqual(report);
 });

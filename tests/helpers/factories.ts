@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { eq } from 'drizzle-orm';
 import type { Database } from '@/lib/server/db/types';
 import { users } from '@/lib/server/db/schema';
 import { grantCredits, type GrantCreditsParams } from '@/lib/server/usecases/grant-credits';
@@ -16,6 +17,13 @@ export async function makeUser(db: Database, overrides: { id?: string; now?: Dat
     .values({ id, email: `${id}@example.test`, name: `User ${counter}`, createdAt: overrides.now ?? new Date() })
     .returning();
   return user!;
+}
+
+/** A user holding the admin role of the console (no credits). */
+export async function makeAdmin(db: Database, overrides: { id?: string; now?: Date } = {}) {
+  const user = await makeUser(db, overrides);
+  const [admin] = await db.update(users).set({ role: 'admin' }).where(eq(users.id, user.id)).returning();
+  return admin!;
 }
 
 /** A user created the way the app creates them: with the sign-up bonus and the free month. */

@@ -1,10 +1,11 @@
 import 'server-only';
 import { cache } from 'react';
 import { headers } from 'next/headers';
-import { redirect } from 'next/navigation';
+import { notFound, redirect } from 'next/navigation';
 import { getDb } from '@/lib/server/db';
 import { ensureWelcomeCredits } from '@/lib/server/usecases/on-user-created';
 import { getAuth } from './auth';
+import { hasAdminRole } from './roles';
 
 /** The signed-in user of this request, or null; read once per request however many components ask. */
 export const getCurrentUser = cache(async () => {
@@ -19,5 +20,15 @@ export const getCurrentUser = cache(async () => {
 export async function requireUser(returnTo?: string) {
   const user = await getCurrentUser();
   if (!user) redirect(returnTo ? `/sign-in?next=${returnTo}` : '/sign-in');
+  return user;
+}
+
+/**
+ * The signed-in admin; anyone else (signed out, or not an admin) gets the same 404 as a page that does
+ * not exist, so the console's existence is not revealed. Every admin page, layout and action calls it.
+ */
+export async function requireAdmin() {
+  const user = await getCurrentUser();
+  if (!user || !hasAdminRole(user.role)) notFound();
   return user;
 }

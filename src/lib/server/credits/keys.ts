@@ -10,6 +10,8 @@ export const creditKeys = {
   lifetimeMonth: (subscriptionId: string, month: Date) => `lifetime:${subscriptionId}:${utcMonthKey(month)}`,
   installment: (scheduleId: string, n: number) => `schedule:${scheduleId}:${n}`,
   purchase: (purchaseId: string) => `purchase:${purchaseId}`,
+  /** An adjustment made in the admin console, under the key its form was rendered with. */
+  adminConsoleAdjustment: (formKey: string) => `admin:console:${formKey}`,
   /** The operation key of what a refund or dispute took back (its entries, one per batch; no operation row). */
   revoke: (provider: string, reversalId: string) => `revoke:${provider}:${reversalId}`,
 };
@@ -30,7 +32,7 @@ export const creditKeysSql = {
 /**
  * Ledger operation keys the engine writes itself, with no operation row (`expire:{batchId}`,
  * `void:{jobRunId}:{batchId}`, `revoke:{provider}:{reversalId}`, and a hold's `capture:{holdKey}` and
- * `release:{holdKey}`, written by the hold functions of migration 0008): a caller's key may not start
+ * `release:{holdKey}`, written by the hold functions of migration 0010): a caller's key may not start
  * with them, or its entries would mix with the engine's under one operation key.
  */
 export const ENGINE_KEY_PREFIXES = ['expire:', 'void:', 'revoke:', 'capture:', 'release:'] as const;

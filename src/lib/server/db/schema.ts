@@ -34,6 +34,12 @@ export const users = pgTable('users', {
   image: text('image'),
   createdAt: timestamptz('created_at').notNull().defaultNow(),
   updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+  // Better Auth's admin plugin: `role` is a comma-separated list (`user`, `admin`; null: `user`), and a
+  // banned user cannot sign in (until `banExpires`, when set).
+  role: text('role'),
+  banned: boolean('banned').default(false),
+  banReason: text('ban_reason'),
+  banExpires: timestamptz('ban_expires'),
 });
 
 export const sessions = pgTable(
@@ -46,6 +52,8 @@ export const sessions = pgTable(
     updatedAt: timestamptz('updated_at').notNull().defaultNow(),
     ipAddress: text('ip_address'),
     userAgent: text('user_agent'),
+    /** Better Auth's admin plugin: the admin who opened this session as the user (impersonation is not offered by the console). */
+    impersonatedBy: text('impersonated_by'),
     userId: text('user_id')
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
@@ -148,7 +156,8 @@ export const jobRuns = pgTable(
   {
     id: uuid('id').primaryKey().defaultRandom(),
     job: text('job', { enum: ['grant', 'expire', 'subscription-grants'] }).notNull(),
-    trigger: text('trigger', { enum: ['vercel-cron', 'bearer', 'basic', 'cli', 'test'] }).notNull(),
+    /** How the run was started: a cron route by its auth, `cli` (npm run jobs), `admin` (the admin console), `test`. */
+    trigger: text('trigger', { enum: ['vercel-cron', 'bearer', 'basic', 'cli', 'admin', 'test'] }).notNull(),
     status: text('status', { enum: ['running', 'succeeded', 'failed'] })
       .notNull()
       .default('running'),
@@ -542,6 +551,46 @@ export const paymentReversals = pgTable(
   (t) => [index('payment_reversals_payment_idx').on(t.paymentId)],
 );
 
+// ---------------------------------------------------------------------------------------------
+// The admin console's audit trail.
+// ---------------------------------------------------------------------------------------------
+
+/** What an admin can do from the console; each one is one row of `admin_audit`. */
+export const adminActions = ['adjust_credits', 'void_job_run', 'run_job', 'ban_user', 'unban_user', 'set_role'] as const;
+
+/**
+ * Every admin action, its parameters and its outcome, under the key the console's form was rendered
+ * with: the same submission again replays this row's outcome instead of acting twice. `outcome` is null
+ * while the action runs (or if its process died mid-way); a refusal is an outcome too.
+ */
+export const adminAudit = pgTable(
+  'admin_audit',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    adminUserId: text('admin_user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'restrict' }),
+    /** The admin's e-mail when they acted: the trail reads the same after an e-mail change. */
+    adminEmail: text('admin_email').notNull(),
+    action: text('action', { enum: adminActions }).notNull(),
+    targetUserId: text('target_user_id').references(() => users.id, { onDelete: 'restrict' }),
+    /** No foreign key, as on credit_batches.job_run_id: run rows are never deleted. */
+    targetJobRunId: uuid('target_job_run_id'),
+    params: jsonb('params').$type<Record<string, unknown>>().notNull(),
+    outcome: jsonb('outcome').$type<Record<string, unknown>>(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    completedAt: timestamptz('completed_at'),
+  },
+  (t) => [
+    uniqueIndex('admin_audit_idempotency_key_idx').on(t.idempotencyKey),
+    index('admin_audit_created_idx').on(t.createdAt.desc(), t.id.desc()),
+    index('admin_audit_target_user_idx')
+      .on(t.targetUserId)
+      .where(sql`${t.targetUserId} is not null`),
+  ],
+);
+
 export type User = typeof users.$inferSelect;
 export type NewUser = typeof users.$inferInsert;
 export type Subscription = typeof subscriptions.$inferSelect;
@@ -565,3 +614,5 @@ export type PaymentKind = (typeof paymentKinds)[number];
 export type CheckoutOrder = typeof checkoutOrders.$inferSelect;
 export type PaymentReversal = typeof paymentReversals.$inferSelect;
 export type JobTrigger = JobRun['trigger'];
+export type AdminAuditRow = typeof adminAudit.$inferSelect;
+export type AdminAction = (typeof adminActions)[number];

@@ -22,7 +22,7 @@ export type CaptureCreditsResult =
   | { ok: false; reason: 'hold_released' | 'hold_expired' | 'idempotency_conflict'; message: string }
   | { ok: false; reason: 'amount_exceeds_hold'; requested: number; reserved: number };
 
-// The answer of `credits_capture` (drizzle/0008_hold_functions.sql).
+// The answer of `credits_capture` (drizzle/0010_hold_functions.sql).
 const captureOutcome = z.discriminatedUnion('outcome', [
   z.object({ outcome: z.enum(['captured', 'replayed']), captured: z.number(), released: z.number() }),
   z.object({ outcome: z.literal('too_much'), reserved: z.number() }),

@@ -96,7 +96,7 @@ export async function expireCredits(db: Database, params: ExpireCreditsParams): 
 }
 
 /**
- * Releases the holds whose time ran out, user by user (`credits_release_timed_out`, migration 0008),
+ * Releases the holds whose time ran out, user by user (`credits_release_timed_out`, migration 0010),
  * a chunk of users per transaction with their balance rows locked in user id order first. Users are
  * walked in id order; one whose release fails is counted and passed.
  */

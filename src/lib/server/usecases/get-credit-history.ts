@@ -20,6 +20,8 @@ export async function getCreditHistory(db: Database, params: CreditHistoryParams
       delta: creditLedger.delta,
       balanceAfter: creditLedger.balanceAfter,
       operationKey: creditLedger.operationKey,
+      batchId: creditLedger.batchId,
+      jobRunId: creditLedger.jobRunId,
       metadata: creditLedger.metadata,
       createdAt: creditLedger.createdAt,
       source: creditBatches.source,

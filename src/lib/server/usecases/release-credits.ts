@@ -18,7 +18,7 @@ export type ReleaseCreditsResult =
   | HoldRefusal
   | { ok: false; reason: 'hold_captured'; message: string };
 
-// The answer of `credits_release` (drizzle/0008_hold_functions.sql).
+// The answer of `credits_release` (drizzle/0010_hold_functions.sql).
 const releaseOutcome = z.discriminatedUnion('outcome', [
   z.object({ outcome: z.enum(['released', 'replayed']), released: z.number(), status: z.enum(holdStatuses).exclude(['held', 'captured']) }),
   z.object({ outcome: z.enum(['not_found', 'captured']) }),

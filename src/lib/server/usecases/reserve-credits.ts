@@ -37,7 +37,7 @@ export type ReserveCreditsResult =
   | AmountRefusal
   | { ok: false; reason: 'invalid_key' | 'invalid_ttl' | 'idempotency_conflict'; message: string };
 
-// The answer of `credits_reserve` (drizzle/0008_hold_functions.sql).
+// The answer of `credits_reserve` (drizzle/0010_hold_functions.sql).
 const reserveOutcome = z.discriminatedUnion('outcome', [
   z.object({
     outcome: z.enum(['reserved', 'replayed']),

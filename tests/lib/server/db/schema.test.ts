@@ -26,6 +26,7 @@ describe('schema', () => {
     );
     expect(rows.map((r) => r.table_name)).toEqual([
       'accounts',
+      'admin_audit',
       'billing_customers',
       'billing_events',
       'billing_subscription_ends',
