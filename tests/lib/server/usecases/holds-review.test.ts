@@ -298,3 +298,32 @@ describe('a user with a hold', () => {
     await expectInvariants(t.db, user.id);
   });
 });
+
+describe('the burn-down order of a reserve', () => {
+  it('takes from the same batches, in the same amounts, as a spend of the same amount on the same batches', async () => {
+    const shapes = [
+      { amount: 10, expiresAt: at('2026-07-01T00:00:00Z'), category: 'paid' as const },
+      { amount: 10, expiresAt: at('2026-07-01T00:00:00Z'), category: 'promotional' as const },
+      { amount: 10, expiresAt: at('2026-06-20T00:00:00Z'), category: 'paid' as const },
+      { amount: 10, expiresAt: null, category: 'promotional' as const },
+      { amount: 10, expiresAt: at('2026-06-15T11:00:00Z'), category: 'paid' as const }, // past its expiry, not swept
+      { amount: 10, expiresAt: null, category: 'paid' as const, effectiveAt: at('2026-06-16T00:00:00Z') }, // not yet effective
+    ];
+    const takes = async (via: 'reserve' | 'spend') => {
+      const user = await makeUser(t.db);
+      const made = [];
+      for (const shape of shapes) made.push(await makeBatch(t.db, { userId: user.id, now: past, ...shape }));
+      const result =
+        via === 'reserve'
+          ? await reserveCredits(t.db, { userId: user.id, amount: 35, key: `bd-${user.id}`, now })
+          : await consumeCredits(t.db, { userId: user.id, amount: 35, reason: 'x', idempotencyKey: `bd-${user.id}`, now });
+      expect(result).toMatchObject({ ok: true });
+      const after = await batchesOf(t.db, user.id);
+      await expectInvariants(t.db, user.id);
+      return made.map((b) => b.amount - after.find((a) => a.id === b.id)!.remaining);
+    };
+    const reserved = await takes('reserve');
+    expect(reserved).toEqual(await takes('spend'));
+    expect(reserved).toEqual([10, 10, 10, 5, 0, 0]);
+  });
+});
