@@ -116,6 +116,19 @@ describe('holds at the bounds of an amount', () => {
     await expectInvariants(t.db, user.id);
   });
 
+  // DEFECT (same cause): held can be pushed past MAX_CREDITS, and the reserve then throws instead of a typed refusal.
+  it('a reserve that would take held past MAX_CREDITS answers a typed refusal, never a database error', async () => {
+    const user = await makeUser(t.db);
+    await makeBatch(t.db, { userId: user.id, amount: MAX_CREDITS, expiresAt: null, now: past });
+    expect(await reserveCredits(t.db, { userId: user.id, amount: MAX_CREDITS, key: `h1-${user.id}`, now })).toMatchObject({ ok: true });
+    await makeBatch(t.db, { userId: user.id, amount: 10, expiresAt: null, now: past });
+    const second = await reserveCredits(t.db, { userId: user.id, amount: 10, key: `h2-${user.id}`, now }).catch((error: unknown) => ({
+      thrown: String((error as { cause?: unknown }).cause ?? error),
+    }));
+    expect(second).toMatchObject({ ok: false });
+    await expectInvariants(t.db, user.id);
+  });
+
   it('refuses a reserve of 0, a negative, a fraction or more than MAX_CREDITS, and a capture of 0 or a negative, writing nothing', async () => {
     const user = await makeUser(t.db);
     await makeBatch(t.db, { userId: user.id, amount: 100, expiresAt: null, now: past });
@@ -347,6 +360,25 @@ describe('the expiry job’s counts with holds', () => {
       .reduce((sum, e) => sum - e.delta, 0);
     expect(expiredByRun).toBe(30);
     expect(run.results).toMatchObject({ releasedHolds: 1, totalReleasedAmount: 30, totalExpiredAmount: expiredByRun });
+    await expectInvariants(t.db, user.id);
+  });
+});
+
+describe('credits of a hold whose time ran out', () => {
+  // DEFECT (availability): only a reserve or the daily expiry job releases a timed-out hold; a spend
+  // (consumeCredits) does not, so a crashed worker's credits stay unusable by spends for up to a day.
+  it('are spendable by a plain spend as soon as the hold’s time has run out', async () => {
+    const user = await makeUser(t.db);
+    await makeBatch(t.db, { userId: user.id, amount: 50, expiresAt: null, now: past });
+    await reserveCredits(t.db, { userId: user.id, amount: 40, key: `crashed-${user.id}`, ttlSeconds: 60, now });
+    const spent = await consumeCredits(t.db, {
+      userId: user.id,
+      amount: 30,
+      reason: 'x',
+      idempotencyKey: `after-${user.id}`,
+      now: later(3600),
+    });
+    expect(spent).toMatchObject({ ok: true });
     await expectInvariants(t.db, user.id);
   });
 });
