@@ -197,6 +197,9 @@ export const creditBalances = pgTable(
     // MAX_CREDITS (2^53 - 1): a job that would take a balance past it fails that user instead of writing it.
     check('credit_balances_balance_bounded', sql`${t.balance} <= 9007199254740991`),
     check('credit_balances_held_range', sql`${t.held} >= 0 and ${t.held} <= 9007199254740991`),
+    // A release moves held credits back to the balance: it must always fit, so grants (and the jobs'
+    // grants, which fail that user instead) keep balance + held within MAX_CREDITS.
+    check('credit_balances_with_held_bounded', sql`${t.balance} + ${t.held} <= 9007199254740991`),
   ],
 );
 
@@ -362,6 +365,43 @@ export const creditHolds = pgTable(
     check('credit_holds_captured_status', sql`(${t.captured} > 0) = (${t.status} = 'captured')`),
     check('credit_holds_settled_at', sql`(${t.settledAt} is null) = (${t.status} = 'held')`),
     check('credit_holds_expiry_after_creation', sql`${t.expiresAt} > ${t.createdAt}`),
+  ],
+);
+
+export const takeBackKinds = ['revoke', 'void'] as const;
+
+/**
+ * Credits a refund, a dispute or a void could not take back because a hold had them (docs/credits.md,
+ * holds): the release of that hold takes them back from the batch first (a `release` entry, then a
+ * `revoke` or `void` entry under the release's key); a capture leaves them spent, and the row's
+ * `pending` falls to what the batch still has held. `pending` never exceeds the batch's held credits.
+ */
+export const creditTakeBacks = pgTable(
+  'credit_take_backs',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    batchId: bigint('batch_id', { mode: 'number' })
+      .notNull()
+      .references(() => creditBatches.id, { onDelete: 'restrict' }),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'restrict' }),
+    /** The operation that owes it: its key (a refund's `revoke:…`, a void's `void:{run}:{batch}`), one row per batch. */
+    operationKey: text('operation_key').notNull(),
+    kind: text('kind', { enum: takeBackKinds }).notNull(),
+    /** What it owed when written, and what it still owes. */
+    amount: credits('amount').notNull(),
+    pending: credits('pending').notNull(),
+    /** The metadata of the entries that take it back (the reversal's or the void's). */
+    metadata: jsonb('metadata').$type<Record<string, unknown>>(),
+    createdAt: timestamptz('created_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('credit_take_backs_batch_operation_idx').on(t.batchId, t.operationKey),
+    index('credit_take_backs_pending_idx')
+      .on(t.batchId)
+      .where(sql`${t.pending} > 0`),
+    check('credit_take_backs_pending_range', sql`${t.pending} >= 0 and ${t.pending} <= ${t.amount}`),
   ],
 );
 

@@ -24,7 +24,8 @@ export type InvariantViolation = {
     | 'held_matches_holds'
     | 'hold_matches_entries'
     | 'hold_release_within_reserve'
-    | 'hold_entry_without_hold';
+    | 'hold_entry_without_hold'
+    | 'take_back_within_held';
   userId: string | null;
   subject: string;
   detail: string;
@@ -114,6 +115,16 @@ const RULES: { rule: InvariantViolation['rule']; query: (only: UserFilter) => SQ
        where l.kind in ('reserve', 'capture', 'release')
          and not exists (select 1 from credit_holds h where h.user_id = l.user_id
                            and l.operation_key = case l.kind when 'reserve' then h.key else l.kind || ':' || h.key end) ${only('l')}`,
+  },
+  {
+    // What a refund, a dispute or a void still waits for on a batch is held by holds: their release
+    // pays it first, and a capture spends it (nothing owed is left on credits that are not held).
+    rule: 'take_back_within_held',
+    query: (only) => sql`
+      select o.user_id, 'batch ' || o.batch_id as subject,
+             'owes ' || o.pending || ' to refunds or voids but has ' || credits_batch_held(o.user_id, o.batch_id) || ' held' as detail
+        from (select user_id, batch_id, sum(pending) as pending from credit_take_backs group by user_id, batch_id) o
+       where o.pending > credits_batch_held(o.user_id, o.batch_id) ${only('o')}`,
   },
   {
     // A partial restore can lose balance rows: start from the history, not from the balances.

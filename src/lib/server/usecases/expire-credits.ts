@@ -48,7 +48,8 @@ export async function expireCredits(db: Database, params: ExpireCreditsParams): 
     const counts = {
       processedBatches: 0,
       processedUsers: 0,
-      totalExpiredAmount: 0,
+      // Credits the released holds gave back to batches already swept expired at once: this run took them.
+      totalExpiredAmount: holds.expired,
       failed: holds.failed,
       releasedHolds: holds.released,
       totalReleasedAmount: holds.amount,
@@ -101,16 +102,17 @@ export async function expireCredits(db: Database, params: ExpireCreditsParams): 
  * walked in id order; one whose release fails is counted and passed.
  */
 async function releaseTimedOutHolds(db: Database, ctx: JobContext) {
-  const counts = { released: 0, amount: 0, failed: 0, hasMore: false };
+  const counts = { released: 0, amount: 0, expired: 0, failed: 0, hasMore: false };
   let after = '';
   for (;;) {
     const userIds = await usersWithTimedOutHolds(db, ctx.now, after, ctx.chunkSize);
     if (userIds.length === 0) break;
     const { results, failed } = await writeChunk(db, ctx, userIds, (tx, ids) =>
       withBalancesLocked(tx, ids, async () => {
-        const [row] = await queryRows<{ holds: number; amount: number }>(
+        const [row] = await queryRows<{ holds: number; amount: number; expired: number }>(
           tx,
-          inlined(sql`select coalesce(sum(r.released_holds), 0)::int as holds, coalesce(sum(r.released_amount), 0)::bigint as amount
+          inlined(sql`select coalesce(sum(r.released_holds), 0)::int as holds, coalesce(sum(r.released_amount), 0)::bigint as amount,
+                             coalesce(sum(r.expired_amount), 0)::bigint as expired
                         from jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb) u,
                              credits_release_timed_out(u.value, ${ctx.now.toISOString()}::timestamptz) r`),
         );
@@ -120,6 +122,7 @@ async function releaseTimedOutHolds(db: Database, ctx: JobContext) {
     for (const r of results) {
       counts.released += r.holds;
       counts.amount += Number(r.amount);
+      counts.expired += Number(r.expired);
     }
     counts.failed += failed.length;
     after = userIds[userIds.length - 1]!;

@@ -77,11 +77,12 @@ export async function grantCredits(db: Database, params: GrantCreditsParams): Pr
   ) as Record<string, unknown>;
   try {
     return await transaction(db, async (tx) => {
-      const { balance } = await lockBalance(tx, params.userId);
+      const { balance, held } = await lockBalance(tx, params.userId);
       // Read after the lock: a grant of the same key to this user that committed meanwhile is seen.
       const replay = await replayGrant(tx, params.idempotencyKey, request, params);
       if (replay) return replay;
-      if (balance + params.amount > MAX_CREDITS) {
+      // Held credits come back to the balance when their hold is released: that must always be possible.
+      if (balance + held + params.amount > MAX_CREDITS) {
         return { ok: false, reason: 'balance_out_of_range', message: `the balance would exceed ${MAX_CREDITS} credits` } as const;
       }
       const balanceAfter = balance + params.amount;

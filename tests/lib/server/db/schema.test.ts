@@ -37,6 +37,7 @@ describe('schema', () => {
       'credit_ledger',
       'credit_operations',
       'credit_schedules',
+      'credit_take_backs',
       'job_runs',
       'payment_reversals',
       'payments',

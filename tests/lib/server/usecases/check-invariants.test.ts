@@ -9,7 +9,12 @@ import { captureCredits } from '@/lib/server/usecases/capture-credits';
 import { reserveCredits } from '@/lib/server/usecases/reserve-credits';
 import { corrupt } from '@tests/helpers/corrupt';
 
-type Keys = { settled: string; open: string; untouchedId: number };
+type Keys = { settled: string; open: string; untouchedId: number; lastId: number };
+
+/** A take-back row that owes `pending` credits of a batch, written by hand. */
+const owing = (batchId: number, pending: number) => sql`
+  insert into credit_take_backs (batch_id, user_id, operation_key, kind, amount, pending, metadata, created_at)
+  select id, user_id, 'void:by-hand:' || id, 'void', ${pending}, ${pending}, null, now() from credit_batches where id = ${batchId}`;
 
 const t = setupTestDatabase({ emptyBeforeEach: true });
 
@@ -197,9 +202,19 @@ describe('the invariant check', () => {
           sql`update credit_ledger set batch_id = ${k.untouchedId} where kind = 'release' and operation_key = ${`release:${k.settled}`}`,
         ['batch_matches_entries', 'hold_release_within_reserve'],
       ],
+      [
+        'a refund owed credits of a batch no hold has (they would never be taken back)',
+        (k: Keys) => owing(k.untouchedId, 1),
+        ['take_back_within_held'],
+      ],
+      [
+        'a void owed more of a batch than its holds have (a release that did not pay it back)',
+        (k: Keys) => owing(k.lastId, 11),
+        ['take_back_within_held'],
+      ],
     ])('detects %s', async (_name, corruption, expected) => {
-      const { user, untouched, settled, open } = await userWithHolds();
-      await corrupt(t.db, corruption({ settled, open, untouchedId: untouched.id }));
+      const { user, last, untouched, settled, open } = await userWithHolds();
+      await corrupt(t.db, corruption({ settled, open, untouchedId: untouched.id, lastId: last.id }));
       expect(await rulesBroken()).toEqual(expected);
       expect(await rulesBroken(user.id)).toEqual(expected);
     });

@@ -121,7 +121,8 @@ describe('holds at the bounds of an amount', () => {
     const user = await makeUser(t.db);
     await makeBatch(t.db, { userId: user.id, amount: MAX_CREDITS, expiresAt: null, now: past });
     expect(await reserveCredits(t.db, { userId: user.id, amount: MAX_CREDITS, key: `h1-${user.id}`, now })).toMatchObject({ ok: true });
-    await makeBatch(t.db, { userId: user.id, amount: 10, expiresAt: null, now: past });
+    // The grant that would make it possible is refused: balance + held stays within MAX_CREDITS.
+    await expect(makeBatch(t.db, { userId: user.id, amount: 10, expiresAt: null, now: past })).rejects.toThrow(/would exceed/);
     const second = await reserveCredits(t.db, { userId: user.id, amount: 10, key: `h2-${user.id}`, now }).catch((error: unknown) => ({
       thrown: String((error as { cause?: unknown }).cause ?? error),
     }));
