@@ -205,6 +205,22 @@ BEGIN
 END
 $$;
 --> statement-breakpoint
+-- Writes what credits_burn_down chose: each batch lowered, one entry per batch (in that order, each
+-- with the balance after it, from `p_balance` before). The caller updates the balance row.
+CREATE FUNCTION credits_write_takes(p_user_id text, p_batch_ids bigint[], p_takes bigint[], p_balance bigint,
+                                    p_kind text, p_key text, p_metadata jsonb, p_now timestamptz) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE credit_batches b SET remaining = b.remaining - t.take
+    FROM unnest(p_batch_ids, p_takes) AS t(id, take)
+   WHERE b.id = t.id;
+  INSERT INTO credit_ledger (user_id, delta, balance_after, kind, batch_id, operation_key, metadata, created_at)
+  SELECT p_user_id, -t.take, p_balance - sum(t.take) OVER (ORDER BY t.n), p_kind, t.id, p_key, p_metadata, p_now
+    FROM unnest(p_batch_ids, p_takes) WITH ORDINALITY AS t(id, take, n)
+   ORDER BY t.n;
+END
+$$;
+--> statement-breakpoint
 -- A user's holds whose time ran out go back before a spend or a reserve looks at the batches (their
 -- credits may be what it needs): only looked for when the user has credits held. The caller holds
 -- the balance lock.
@@ -265,13 +281,7 @@ BEGIN
     RETURN credits_reserve_replay(v_operation, v_request);
   END IF;
 
-  UPDATE credit_batches b SET remaining = b.remaining - t.take
-    FROM unnest(v_taken.batch_ids, v_taken.takes) AS t(id, take)
-   WHERE b.id = t.id;
-  INSERT INTO credit_ledger (user_id, delta, balance_after, kind, batch_id, operation_key, metadata, created_at)
-  SELECT p_user_id, -t.take, v_balance - sum(t.take) OVER (ORDER BY t.n), 'reserve', t.id, p_key, v_metadata, p_now
-    FROM unnest(v_taken.batch_ids, v_taken.takes) WITH ORDINALITY AS t(id, take, n)
-   ORDER BY t.n;
+  PERFORM credits_write_takes(p_user_id, v_taken.batch_ids, v_taken.takes, v_balance, 'reserve', p_key, v_metadata, p_now);
   INSERT INTO credit_holds (key, user_id, amount, status, expires_at, reason, metadata, created_at)
   VALUES (p_key, p_user_id, p_amount, 'held', v_expires_at, p_reason, p_metadata, p_now);
   UPDATE credit_balances
@@ -330,13 +340,7 @@ BEGIN
     RETURN credits_debit_replay(v_operation, v_request);
   END IF;
 
-  UPDATE credit_batches b SET remaining = b.remaining - t.take
-    FROM unnest(v_taken.batch_ids, v_taken.takes) AS t(id, take)
-   WHERE b.id = t.id;
-  INSERT INTO credit_ledger (user_id, delta, balance_after, kind, batch_id, operation_key, metadata, created_at)
-  SELECT p_user_id, -t.take, v_balance - sum(t.take) OVER (ORDER BY t.n), p_kind, t.id, p_key, p_metadata, p_now
-    FROM unnest(v_taken.batch_ids, v_taken.takes) WITH ORDINALITY AS t(id, take, n)
-   ORDER BY t.n;
+  PERFORM credits_write_takes(p_user_id, v_taken.batch_ids, v_taken.takes, v_balance, p_kind, p_key, p_metadata, p_now);
   UPDATE credit_balances
      SET balance = balance - p_amount, total_consumed = total_consumed + p_amount, updated_at = p_now
    WHERE user_id = p_user_id;
