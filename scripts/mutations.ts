@@ -34,11 +34,21 @@ type Mutation = {
 // `find`/`replace` here to the new code, keeping the rule each one breaks.
 // ---------------------------------------------------------------------------------------------
 const BURN_DOWN_ORDER = "order by expires_at asc nulls last, (category = 'paid'), effective_at, id";
-// The debit's two paths: the database function the usecases call (migration 0005), and the
-// five-round-trip path kept as the bench's baseline. The tests run every consumption rule on both,
-// so each mutation is applied to each path.
+// The debit's two paths: the database function the usecases call (migration 0005; its burn-down
+// order and its balance lock are in 0010 since holds, which replaces credits_debit and takes batches
+// through credits_burn_down), and the five-round-trip path kept as the bench's baseline. The tests run
+// every consumption rule on both, so each mutation is applied to each path.
 const DEBIT_FUNCTION = 'drizzle/0005_spend_in_one_round_trip.sql';
 const DEBIT_IN_STEPS = 'src/lib/server/credits/debit-in-steps.ts';
+// Holds (reserve, capture, release): the database functions of migration 0010.
+const HOLD_FUNCTIONS = 'drizzle/0010_hold_functions.sql';
+const HOLD_TESTS = [
+  'tests/lib/server/usecases/reserve-credits.test.ts',
+  'tests/lib/server/usecases/capture-credits.test.ts',
+  'tests/lib/server/usecases/release-credits.test.ts',
+  'tests/lib/server/usecases/with-credits.test.ts',
+  'tests/lib/server/usecases/expire-credits.test.ts',
+];
 const MUTATIONS: Mutation[] = [
   {
     name: 'burn-down-paid-first',
@@ -50,8 +60,8 @@ const MUTATIONS: Mutation[] = [
   },
   {
     name: 'burn-down-paid-first-function',
-    breaks: 'burn-down order in credits_debit: promotional credits go before paid ones of the same expiry',
-    file: DEBIT_FUNCTION,
+    breaks: 'burn-down order in credits_burn_down (spends and reserves): promotional credits go before paid ones of the same expiry',
+    file: HOLD_FUNCTIONS,
     find: BURN_DOWN_ORDER,
     replace: "order by expires_at asc nulls last, (category = 'promotional'), effective_at, id",
     tests: ['tests/lib/server/usecases/consume-credits.test.ts', 'tests/lib/server/usecases/get-credit-summary.test.ts'],
@@ -66,8 +76,8 @@ const MUTATIONS: Mutation[] = [
   },
   {
     name: 'burn-down-newest-first-function',
-    breaks: 'burn-down order in credits_debit: among equals, the oldest batch (effective_at) goes first',
-    file: DEBIT_FUNCTION,
+    breaks: 'burn-down order in credits_burn_down (spends and reserves): among equals, the oldest batch (effective_at) goes first',
+    file: HOLD_FUNCTIONS,
     find: BURN_DOWN_ORDER,
     replace: "order by expires_at asc nulls last, (category = 'paid'), effective_at desc, id",
     tests: ['tests/lib/server/usecases/consume-credits.test.ts'],
@@ -82,11 +92,11 @@ const MUTATIONS: Mutation[] = [
   },
   {
     name: 'burn-down-never-expiring-first-function',
-    breaks: 'burn-down order in credits_debit: never-expiring credits go last',
-    file: DEBIT_FUNCTION,
+    breaks: 'burn-down order in credits_burn_down (spends and reserves): never-expiring credits go last',
+    file: HOLD_FUNCTIONS,
     find: BURN_DOWN_ORDER,
     replace: "order by expires_at asc nulls first, (category = 'paid'), effective_at, id",
-    tests: ['tests/lib/server/usecases/consume-credits.test.ts', 'tests/lib/server/usecases/get-credit-summary.test.ts'],
+    tests: ['tests/lib/server/usecases/consume-credits.test.ts', 'tests/lib/server/usecases/get-credit-summary.test.ts', ...HOLD_TESTS],
   },
   {
     name: 'key-conflict-spend',
@@ -140,9 +150,9 @@ const MUTATIONS: Mutation[] = [
   {
     name: 'balance-lock-spend-function',
     breaks: 'credits_debit locks the balance row before reading it (FOR UPDATE)',
-    file: DEBIT_FUNCTION,
-    find: 'SELECT balance INTO v_balance FROM credit_balances WHERE user_id = p_user_id FOR UPDATE;',
-    replace: 'SELECT balance INTO v_balance FROM credit_balances WHERE user_id = p_user_id;',
+    file: HOLD_FUNCTIONS,
+    find: 'SELECT balance, held INTO v_balance, v_held FROM credit_balances WHERE user_id = p_user_id FOR UPDATE;\n\n  -- Each statement',
+    replace: 'SELECT balance, held INTO v_balance, v_held FROM credit_balances WHERE user_id = p_user_id;\n\n  -- Each statement',
     tests: ['tests/lib/server/usecases/consume-credits.test.ts'],
     needsServer: true,
   },
@@ -150,10 +160,55 @@ const MUTATIONS: Mutation[] = [
     name: 'balance-lock-grant',
     breaks: 'a grant locks the balance row before reading it (lockBalance)',
     file: 'src/lib/server/credits/balances.ts',
-    find: 'sql`select balance from credit_balances where user_id = ${userId} for update`)',
-    replace: 'sql`select balance from credit_balances where user_id = ${userId}`)',
+    find: 'sql`select balance, held from credit_balances where user_id = ${userId} for update`,',
+    replace: 'sql`select balance, held from credit_balances where user_id = ${userId}`,',
     tests: ['tests/lib/server/usecases/grant-credits.test.ts'],
     needsServer: true,
+  },
+  {
+    name: 'hold-release-first-taken',
+    breaks: 'a partial capture gives back to the batches that burn down last, so the captured part is the soonest-expiring',
+    file: HOLD_FUNCTIONS,
+    find: "WHERE operation_key = p_hold.key AND kind = 'reserve'\n     ORDER BY id DESC",
+    replace: "WHERE operation_key = p_hold.key AND kind = 'reserve'\n     ORDER BY id",
+    tests: HOLD_TESTS,
+  },
+  {
+    name: 'hold-capture-after-expiry',
+    breaks: 'a capture after the hold ran out of time is refused (hold_expired) and releases the hold',
+    file: HOLD_FUNCTIONS,
+    find: 'IF v_hold.expires_at <= p_now THEN',
+    replace: 'IF false THEN',
+    tests: HOLD_TESTS,
+  },
+  {
+    name: 'balance-lock-reserve',
+    breaks: 'credits_reserve locks the balance row before reading it (FOR UPDATE)',
+    file: HOLD_FUNCTIONS,
+    find: 'SELECT balance, held INTO v_balance, v_held FROM credit_balances WHERE user_id = p_user_id FOR UPDATE;\n\n  -- Timed-out',
+    replace: 'SELECT balance, held INTO v_balance, v_held FROM credit_balances WHERE user_id = p_user_id;\n\n  -- Timed-out',
+    tests: ['tests/lib/server/holds-concurrency.test.ts'],
+    needsServer: true,
+  },
+  {
+    name: 'hold-release-skips-take-back',
+    breaks: 'a release first pays back what a refund, dispute or void of the batch still owes (credit_take_backs)',
+    file: HOLD_FUNCTIONS,
+    find: 'SELECT * FROM credit_take_backs WHERE batch_id = v_share.batch_id AND pending > 0 ORDER BY id FOR UPDATE',
+    replace: 'SELECT * FROM credit_take_backs WHERE batch_id = v_share.batch_id AND pending > 0 AND false ORDER BY id FOR UPDATE',
+    tests: [
+      'tests/lib/server/usecases/holds-review.test.ts',
+      'tests/lib/server/usecases/reverse-payment.test.ts',
+      'tests/lib/server/usecases/void-job-run.test.ts',
+    ],
+  },
+  {
+    name: 'spend-keeps-timed-out-holds',
+    breaks: 'a spend releases the user’s timed-out holds before it takes batches',
+    file: HOLD_FUNCTIONS,
+    find: 'IF v_held > 0 THEN\n    PERFORM credits_release_timed_out_of_holder',
+    replace: 'IF false THEN\n    PERFORM credits_release_timed_out_of_holder',
+    tests: ['tests/lib/server/usecases/holds-review.test.ts', 'tests/lib/server/usecases/consume-credits.test.ts'],
   },
   // Payments (docs/payments.md).
   {

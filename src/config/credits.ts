@@ -97,6 +97,22 @@ export const creditsConfigSchema = z
       .min(1),
     /** The demo action on the credits page costs this many credits per click. */
     demoActionCost: creditAmount,
+    holds: z
+      .object({
+        /**
+         * How long a hold (reserveCredits, withCredits) waits for its capture when the caller names no
+         * time: longer than the work it covers takes, short enough that a crashed worker's credits come
+         * back soon (the user's next reserve, or the expiry job, releases it).
+         */
+        defaultTtlSeconds: z.number().int().positive(),
+        /** The longest time a caller may ask for (at most 7 days). */
+        maxTtlSeconds: z
+          .number()
+          .int()
+          .positive()
+          .max(7 * 24 * 3600),
+      })
+      .refine((holds) => holds.defaultTtlSeconds <= holds.maxTtlSeconds, { message: 'defaultTtlSeconds must be at most maxTtlSeconds' }),
   })
   .refine(
     (config) => new Set([...config.plans, ...config.packs].map((product) => product.id)).size === config.plans.length + config.packs.length,
@@ -167,6 +183,7 @@ export const creditsConfig: CreditsConfig = creditsConfigSchema.parse({
     },
   ],
   demoActionCost: 10,
+  holds: { defaultTtlSeconds: 15 * 60, maxTtlSeconds: 24 * 3600 },
 });
 
 export function findPlan(config: CreditsConfig, planId: string): Plan | undefined {

@@ -101,6 +101,17 @@ it('a newcomer signs up, sees the welcome credits, spends some, cannot overspend
   await page.reload();
   expect(await textOf(page, 'balance')).toBe(credits(before));
 
+  // A run whose work fails: its credits were held while it ran, and are given back.
+  await page.fill('input[name=runs]', '1');
+  await page.check('input[name=fail]');
+  await page.click('button:has-text("Run the demo action")');
+  await waitForText(page, 'spend-message', 'nothing was spent');
+  await page.reload();
+  expect(await textOf(page, 'balance')).toBe(credits(before));
+  const afterFailure = await textOf(page, 'history');
+  expect(afterFailure).toContain('Reserved, given back');
+  expect(afterFailure).toContain('Spent from reserved');
+
   // A monthly plan bought a month and a day ago (test-only: straight through the usecase), so its
   // second period is due; its first period's credits have already run out.
   const monthly = findPlan(creditsConfig, 'pro-monthly') as MonthlyPlan;

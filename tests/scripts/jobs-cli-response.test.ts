@@ -24,7 +24,7 @@ describe('npm run jobs prints each call as the route answers it', () => {
     [
       'expire',
       ['success', 'jobId', 'duration', 'results', 'hasMore'],
-      ['processedBatches', 'processedUsers', 'totalExpiredAmount', 'failed'],
+      ['processedBatches', 'processedUsers', 'totalExpiredAmount', 'failed', 'releasedHolds', 'totalReleasedAmount'],
     ],
     ['subscription-grants', ['processed', 'schedulesTouched', 'failed', 'jobId', 'duration', 'hasMore', 'grants'], null],
   ] as const)('%s: the same keys in the same order as its route', async (job, keys, resultKeys) => {

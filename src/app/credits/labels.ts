@@ -9,6 +9,9 @@ export const kindLabels: Record<LedgerKind, string> = {
   revoke: 'Payment refunded',
   adjust: 'Adjusted',
   void: 'Voided',
+  reserve: 'Reserved',
+  capture: 'Spent from reserved',
+  release: 'Reserved, given back',
 };
 
 export const sourceLabels: Record<CreditSource, string> = {

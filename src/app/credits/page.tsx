@@ -46,7 +46,8 @@ export default async function CreditsPage({ searchParams }: PageProps) {
       <section className={styles.card}>
         <h2>Try it: spend credits</h2>
         <p className={styles.muted}>
-          A stand-in for a feature of your product that costs credits. Each click spends once, even if the form is sent twice.
+          A stand-in for a feature of your product that costs credits (it runs through <code>withCredits</code>). Each click spends once,
+          even if the form is sent twice.
         </p>
         <SpendForm idempotencyKey={randomUUID()} cost={format.credits(creditsConfig.demoActionCost)} maxRuns={MAX_DEMO_RUNS} />
       </section>
@@ -72,6 +73,11 @@ function BalanceCard({ summary, format }: { summary: CreditSummary; format: Form
       <p className={styles.big} data-testid="balance">
         {format.credits(summary.balance)}
       </p>
+      {summary.held > 0 && (
+        <p className={styles.muted} data-testid="held">
+          {plural(summary.held, format)} held by work in progress: spent if it succeeds, given back if it fails.
+        </p>
+      )}
       {summary.available !== summary.balance && (
         <p className={styles.muted}>
           {plural(summary.available, format)} spendable right now; the rest has expired and will be cleared tonight.
@@ -164,6 +170,8 @@ function History({ entries, firstPage, format }: { entries: CreditHistoryEntry[]
             const reason = typeof entry.metadata?.reason === 'string' ? entry.metadata.reason : null;
             // A refund's entries name the payment they belong to (`stripe:in_…`), as the billing page lists it.
             const payment = entry.kind === 'revoke' && typeof entry.metadata?.paymentId === 'string' ? entry.metadata.paymentId : null;
+            // A capture moves nothing (its credits left the balance when they were reserved): it shows what it kept, in brackets.
+            const captured = entry.kind === 'capture' && typeof entry.metadata?.captured === 'number' ? entry.metadata.captured : null;
             return (
               <tr key={entry.id}>
                 <td>
@@ -174,10 +182,16 @@ function History({ entries, firstPage, format }: { entries: CreditHistoryEntry[]
                   {reason && <span className={styles.reason}>{reasonLabels[reason] ?? reason}</span>}
                   {payment && <span className={styles.reason}>payment {payment}</span>}
                 </td>
-                <td className={`${table.num} ${entry.delta > 0 ? styles.plus : styles.minus}`}>
-                  {entry.delta > 0 ? '+' : '−'}
-                  {format.credits(Math.abs(entry.delta))}
-                </td>
+                {captured !== null ? (
+                  <td className={`${table.num} ${styles.muted}`} title="Taken from your balance when it was reserved">
+                    ({format.credits(captured)})
+                  </td>
+                ) : (
+                  <td className={`${table.num} ${entry.delta > 0 ? styles.plus : styles.minus}`}>
+                    {entry.delta > 0 ? '+' : '−'}
+                    {format.credits(Math.abs(entry.delta))}
+                  </td>
+                )}
                 <td className={table.num}>{format.credits(entry.balanceAfter)}</td>
                 <td>{entry.source ? sourceLabels[entry.source] : '—'}</td>
               </tr>

@@ -15,10 +15,16 @@ export function SpendForm({ idempotencyKey, cost, maxRuns }: { idempotencyKey: s
         <span>Runs</span>
         <input className={formStyles.input} name="runs" type="number" min={1} max={maxRuns} defaultValue={1} required />
       </label>
+      <label className={styles.fail}>
+        <input type="checkbox" name="fail" />
+        <span>Simulate a failure</span>
+      </label>
       <button className={formStyles.button} type="submit" disabled={pending}>
         {pending ? 'Spending…' : 'Run the demo action'}
       </button>
-      <p className={styles.muted}>Each run costs {cost} credits.</p>
+      <p className={styles.muted}>
+        Each run costs {cost} credits. They are held while the work runs, spent when it succeeds, and given back when it fails.
+      </p>
       {state.message && (
         <p
           className={state.status === 'spent' || state.status === 'replayed' ? formStyles.success : formStyles.error}

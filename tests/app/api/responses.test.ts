@@ -90,11 +90,11 @@ describe.each([
     route: expireRoute as unknown as Route,
     path: '/api/jobs/credits/expire',
     dryRun:
-      '{"success":true,"jobId":"<uuid>","duration":0,"results":{"processedBatches":4,"processedUsers":2,"totalExpiredAmount":970,"failed":0},"hasMore":false}',
+      '{"success":true,"jobId":"<uuid>","duration":0,"results":{"processedBatches":4,"processedUsers":2,"totalExpiredAmount":970,"failed":0,"releasedHolds":0,"totalReleasedAmount":0},"hasMore":false}',
     limited:
-      '{"success":true,"jobId":"<uuid>","duration":0,"results":{"processedBatches":3,"processedUsers":1,"totalExpiredAmount":963,"failed":0},"hasMore":true}',
+      '{"success":true,"jobId":"<uuid>","duration":0,"results":{"processedBatches":3,"processedUsers":1,"totalExpiredAmount":963,"failed":0,"releasedHolds":0,"totalReleasedAmount":0},"hasMore":true}',
     success:
-      '{"success":true,"jobId":"<uuid>","duration":0,"results":{"processedBatches":1,"processedUsers":1,"totalExpiredAmount":7,"failed":0},"hasMore":false}',
+      '{"success":true,"jobId":"<uuid>","duration":0,"results":{"processedBatches":1,"processedUsers":1,"totalExpiredAmount":7,"failed":0,"releasedHolds":0,"totalReleasedAmount":0},"hasMore":false}',
     badQuery: '{"error":"Invalid query","details":[{"param":"catchUp","message":"unknown parameter"}]}',
   },
 ])('$path answers exactly what it answered before the job registry', ({ route, path, dryRun, limited, success, badQuery }) => {

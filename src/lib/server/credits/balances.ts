@@ -7,9 +7,12 @@ import { queryRows } from '@/lib/server/db/sql';
  * Locks one user's balance row, creating it first if needed. Every change of a user's credits takes
  * this lock before touching batches: it is what serializes consumption, grants and expiry per user.
  */
-export async function lockBalance(tx: Database, userId: string): Promise<{ balance: number }> {
+export async function lockBalance(tx: Database, userId: string): Promise<{ balance: number; held: number }> {
   await tx.execute(sql`insert into credit_balances (user_id) values (${userId}) on conflict do nothing`);
-  const [row] = await queryRows<{ balance: number }>(tx, sql`select balance from credit_balances where user_id = ${userId} for update`);
+  const [row] = await queryRows<{ balance: number; held: number }>(
+    tx,
+    sql`select balance, held from credit_balances where user_id = ${userId} for update`,
+  );
   if (!row) throw new Error(`No balance row for user ${userId}`);
   return row;
 }

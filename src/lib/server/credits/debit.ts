@@ -2,8 +2,8 @@ import 'server-only';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '@/lib/server/db/types';
-import { isRetryableDbError, queryRows } from '@/lib/server/db/sql';
 import { refuseAmount, type AmountRefusal } from './amounts';
+import { callCreditsFunction } from './database-call';
 import { refuseKey } from './keys';
 
 export type DebitParams = {
@@ -37,8 +37,6 @@ const debitOutcome = z.discriminatedUnion('outcome', [
   z.object({ outcome: z.literal('conflict') }),
 ]);
 
-const RETRIES = 5;
-
 /**
  * Takes `amount` credits from a user's spendable batches in burn-down order: soonest expiry first
  * (never-expiring last), then promotional before paid, then oldest, then id. One ledger entry per
@@ -53,21 +51,7 @@ export async function debitCredits(db: Database, params: DebitParams): Promise<D
   const metadata = params.metadata ? JSON.stringify(params.metadata) : null;
   const call = sql`select credits_debit(${params.userId}::text, ${params.amount}::bigint, ${params.idempotencyKey}::text,
                           ${params.kind}::text, ${metadata}::jsonb, ${params.now.toISOString()}::timestamptz) as outcome`;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const [row] = await queryRows<{ outcome: unknown }>(db, call);
-      return toDebitResult(debitOutcome.parse(parseJson(row?.outcome)), params);
-    } catch (error) {
-      // A deadlock or serialization failure rolled the whole call back: nothing was written, try again.
-      if (attempt >= RETRIES || !isRetryableDbError(error)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 20));
-    }
-  }
-}
-
-/** postgres.js parses jsonb; PGlite does too, but a driver that hands back text is read the same way. */
-function parseJson(value: unknown): unknown {
-  return typeof value === 'string' ? JSON.parse(value) : value;
+  return toDebitResult(debitOutcome.parse(await callCreditsFunction(db, call)), params);
 }
 
 function toDebitResult(outcome: z.infer<typeof debitOutcome>, params: DebitParams): DebitResult {

@@ -31,10 +31,11 @@ export const creditKeysSql = {
 
 /**
  * Ledger operation keys the engine writes itself, with no operation row (`expire:{batchId}`,
- * `void:{jobRunId}:{batchId}`, `revoke:{provider}:{reversalId}`): a caller's key may not start with
- * them, or its entries would mix with the engine's under one operation key.
+ * `void:{jobRunId}:{batchId}`, `revoke:{provider}:{reversalId}`, and a hold's `capture:{holdKey}` and
+ * `release:{holdKey}`, written by the hold functions of migration 0010): a caller's key may not start
+ * with them, or its entries would mix with the engine's under one operation key.
  */
-export const ENGINE_KEY_PREFIXES = ['expire:', 'void:', 'revoke:'] as const;
+export const ENGINE_KEY_PREFIXES = ['expire:', 'void:', 'revoke:', 'capture:', 'release:'] as const;
 
 /** Prefixes of the keys the engine's grants use (above): a spend may not take one, or it would block that grant. */
 export const GRANT_KEY_PREFIXES = ['signup:', 'free:', 'subscription:', 'lifetime:', 'schedule:', 'purchase:'] as const;

@@ -185,12 +185,21 @@ export const creditBalances = pgTable(
     totalGranted: bigint('total_granted', { mode: 'number' }).notNull().default(0),
     totalConsumed: bigint('total_consumed', { mode: 'number' }).notNull().default(0),
     totalExpired: bigint('total_expired', { mode: 'number' }).notNull().default(0),
+    /**
+     * Credits reserved by holds not yet settled (captured or released): out of `balance` already, not
+     * yet consumed. `balance + held = total_granted - total_consumed - total_expired`.
+     */
+    held: credits('held').notNull().default(0),
     updatedAt: timestamptz('updated_at').notNull().defaultNow(),
   },
   (t) => [
     check('credit_balances_balance_non_negative', sql`${t.balance} >= 0`),
     // MAX_CREDITS (2^53 - 1): a job that would take a balance past it fails that user instead of writing it.
     check('credit_balances_balance_bounded', sql`${t.balance} <= 9007199254740991`),
+    check('credit_balances_held_range', sql`${t.held} >= 0 and ${t.held} <= 9007199254740991`),
+    // A release moves held credits back to the balance: it must always fit, so grants (and the jobs'
+    // grants, which fail that user instead) keep balance + held within MAX_CREDITS.
+    check('credit_balances_with_held_bounded', sql`${t.balance} + ${t.held} <= 9007199254740991`),
   ],
 );
 
@@ -248,8 +257,12 @@ export const creditBatches = pgTable(
   ],
 );
 
-/** `revoke`: credits taken back because the payment that bought them was refunded or disputed. */
-export const ledgerKinds = ['grant', 'consume', 'expire', 'refund', 'adjust', 'void', 'revoke'] as const;
+/**
+ * `revoke`: credits taken back because the payment that bought them was refunded or disputed.
+ * `reserve`, `capture`, `release`: a hold (docs/credits.md, holds): credits taken out of batches for work
+ * in progress, then kept as spent (`capture`, an entry that moves nothing) or given back (`release`).
+ */
+export const ledgerKinds = ['grant', 'consume', 'expire', 'refund', 'adjust', 'void', 'revoke', 'reserve', 'capture', 'release'] as const;
 
 export const creditLedger = pgTable(
   'credit_ledger',
@@ -272,14 +285,17 @@ export const creditLedger = pgTable(
   (t) => [
     index('credit_ledger_user_history_idx').on(t.userId, t.id.desc()),
     index('credit_ledger_operation_key_idx').on(t.operationKey),
-    // A batch is granted once and expires once: the database refuses a second entry of either kind.
+    // A batch is granted once and expires once per operation: the expiry job's sweep (`expire:{batchId}`)
+    // once, and each hold's release into a batch that had expired meanwhile (under the release's key) once.
     uniqueIndex('credit_ledger_one_grant_per_batch_idx')
       .on(t.batchId)
       .where(sql`${t.kind} = 'grant'`),
     uniqueIndex('credit_ledger_one_expiry_per_batch_idx')
-      .on(t.batchId)
+      .on(t.batchId, t.operationKey)
       .where(sql`${t.kind} = 'expire'`),
-    check('credit_ledger_delta_non_zero', sql`${t.delta} <> 0`),
+    // Every entry moves credits, except a capture: the credits already left the batches at the reserve,
+    // and the capture records that they stay spent (its amount is the hold's `captured`).
+    check('credit_ledger_delta_non_zero', sql`(${t.delta} = 0) = (${t.kind} = 'capture')`),
     check('credit_ledger_balance_after_non_negative', sql`${t.balanceAfter} >= 0`),
   ],
 );
@@ -306,6 +322,88 @@ export const creditOperations = pgTable('credit_operations', {
   request: jsonb('request').$type<Record<string, unknown>>(),
   createdAt: timestamptz('created_at').notNull().defaultNow(),
 });
+
+export const holdStatuses = ['held', 'captured', 'released', 'expired'] as const;
+
+/**
+ * A hold: credits reserved for work in progress (docs/credits.md, holds). The reserve took them out of
+ * the batches in burn-down order (`reserve` entries under `key`, which is also its operation's key);
+ * settling it captures part or all of them as spent and releases the rest (`release` entries under
+ * `release:{key}`). `expired`: released because its time ran out before a capture.
+ */
+export const creditHolds = pgTable(
+  'credit_holds',
+  {
+    key: text('key').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'restrict' }),
+    amount: credits('amount').notNull(),
+    captured: credits('captured').notNull().default(0),
+    released: credits('released').notNull().default(0),
+    status: text('status', { enum: holdStatuses }).notNull().default('held'),
+    /** After it, the hold can no longer be captured, and the expiry job (or the user's next reserve) releases it. */
+    expiresAt: timestamptz('expires_at').notNull(),
+    reason: text('reason'),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>(),
+    createdAt: timestamptz('created_at').notNull(),
+    settledAt: timestamptz('settled_at'),
+  },
+  (t) => [
+    // A reserve releases its user's timed-out holds first; the expiry job walks every timed-out hold.
+    index('credit_holds_held_user_idx')
+      .on(t.userId, t.expiresAt)
+      .where(sql`${t.status} = 'held'`),
+    index('credit_holds_held_expiry_idx')
+      .on(t.expiresAt, t.userId)
+      .where(sql`${t.status} = 'held'`),
+    check('credit_holds_amount_positive', sql`${t.amount} > 0 and ${t.amount} <= 9007199254740991`),
+    check(
+      'credit_holds_settled_adds_up',
+      sql`${t.captured} >= 0 and ${t.released} >= 0 and ${t.captured} + ${t.released} = case when ${t.status} = 'held' then 0 else ${t.amount} end`,
+    ),
+    check('credit_holds_captured_status', sql`(${t.captured} > 0) = (${t.status} = 'captured')`),
+    check('credit_holds_settled_at', sql`(${t.settledAt} is null) = (${t.status} = 'held')`),
+    check('credit_holds_expiry_after_creation', sql`${t.expiresAt} > ${t.createdAt}`),
+  ],
+);
+
+export const takeBackKinds = ['revoke', 'void'] as const;
+
+/**
+ * Credits a refund, a dispute or a void could not take back because a hold had them (docs/credits.md,
+ * holds): the release of that hold takes them back from the batch first (a `release` entry, then a
+ * `revoke` or `void` entry under the release's key); a capture leaves them spent, and the row's
+ * `pending` falls to what the batch still has held. `pending` never exceeds the batch's held credits.
+ */
+export const creditTakeBacks = pgTable(
+  'credit_take_backs',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    batchId: bigint('batch_id', { mode: 'number' })
+      .notNull()
+      .references(() => creditBatches.id, { onDelete: 'restrict' }),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'restrict' }),
+    /** The operation that owes it: its key (a refund's `revoke:…`, a void's `void:{run}:{batch}`), one row per batch. */
+    operationKey: text('operation_key').notNull(),
+    kind: text('kind', { enum: takeBackKinds }).notNull(),
+    /** What it owed when written, and what it still owes. */
+    amount: credits('amount').notNull(),
+    pending: credits('pending').notNull(),
+    /** The metadata of the entries that take it back (the reversal's or the void's). */
+    metadata: jsonb('metadata').$type<Record<string, unknown>>(),
+    createdAt: timestamptz('created_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('credit_take_backs_batch_operation_idx').on(t.batchId, t.operationKey),
+    index('credit_take_backs_pending_idx')
+      .on(t.batchId)
+      .where(sql`${t.pending} > 0`),
+    check('credit_take_backs_pending_range', sql`${t.pending} >= 0 and ${t.pending} <= ${t.amount}`),
+  ],
+);
 
 export const creditSchedules = pgTable(
   'credit_schedules',
@@ -544,6 +642,8 @@ export type NewCreditBatch = typeof creditBatches.$inferInsert;
 export type LedgerEntry = typeof creditLedger.$inferSelect;
 export type CreditOperation = typeof creditOperations.$inferSelect;
 export type CreditSchedule = typeof creditSchedules.$inferSelect;
+export type CreditHold = typeof creditHolds.$inferSelect;
+export type HoldStatus = (typeof holdStatuses)[number];
 export type CreditSource = (typeof creditSources)[number];
 export type CreditCategory = (typeof creditCategories)[number];
 export type LedgerKind = (typeof ledgerKinds)[number];

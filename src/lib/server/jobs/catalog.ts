@@ -37,10 +37,10 @@ export const jobCatalog = {
   },
   expire: {
     path: '/api/jobs/credits/expire',
-    description: 'batches whose expiry has come lose what is left of them',
+    description: 'holds whose time ran out are released, then batches whose expiry has come lose what is left of them',
     log: { label: 'Credits Expire Job', what: 'expiry process' },
     summary: (r: ExpireCreditsResult['results']) =>
-      `Processed: ${r.processedBatches} batches, Users: ${r.processedUsers}, Expired: ${r.totalExpiredAmount}, Failed: ${r.failed}`,
+      `Processed: ${r.processedBatches} batches, Users: ${r.processedUsers}, Expired: ${r.totalExpiredAmount}, Failed: ${r.failed}, Holds released: ${r.releasedHolds}`,
   },
   'subscription-grants': {
     path: '/api/cron/subscription-grants',

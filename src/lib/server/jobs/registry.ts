@@ -104,19 +104,20 @@ export const jobs = {
     run: (db, p) => expireCredits(db, { ...options(p), limit: p.query.limit, dryRun: p.query.dryRun }),
     respond: (run) => {
       // `failed` (docs/cron.md): without it, a batch that could not be expired would be invisible.
-      const { processedBatches, processedUsers, totalExpiredAmount, failed } = run.results;
+      // `releasedHolds`, `totalReleasedAmount`: holds whose time ran out, released before the batches expire.
+      const { processedBatches, processedUsers, totalExpiredAmount, failed, releasedHolds, totalReleasedAmount } = run.results;
       return {
         body: {
           success: true,
           jobId: run.jobId,
           duration: run.durationMs,
-          results: { processedBatches, processedUsers, totalExpiredAmount, failed },
+          results: { processedBatches, processedUsers, totalExpiredAmount, failed, releasedHolds, totalReleasedAmount },
           hasMore: run.hasMore,
         },
         hasMore: run.hasMore,
         // A call that expired nothing does not continue: a failed batch stays due, and the next call would
         // meet the same ones first; batches another call took are that call's to finish.
-        progressed: processedBatches > 0,
+        progressed: processedBatches + releasedHolds > 0,
       };
     },
     counts: (run) => run.results,

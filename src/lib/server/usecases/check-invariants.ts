@@ -20,7 +20,12 @@ export type InvariantViolation = {
     | 'batch_has_one_grant'
     | 'schedule_adds_up'
     | 'schedule_installments_range'
-    | 'schedule_matches_batches';
+    | 'schedule_matches_batches'
+    | 'held_matches_holds'
+    | 'hold_matches_entries'
+    | 'hold_release_within_reserve'
+    | 'hold_entry_without_hold'
+    | 'take_back_within_held';
   userId: string | null;
   subject: string;
   detail: string;
@@ -52,8 +57,74 @@ const RULES: { rule: InvariantViolation['rule']; query: (only: UserFilter) => SQ
     rule: 'balance_matches_totals',
     query: (only) => sql`
       select b.user_id, b.user_id as subject,
-             'balance ' || b.balance || ' but granted - consumed - expired = ' || (b.total_granted - b.total_consumed - b.total_expired) as detail
-        from credit_balances b where b.balance <> b.total_granted - b.total_consumed - b.total_expired ${only('b')}`,
+             'balance ' || b.balance || ' + held ' || b.held || ' but granted - consumed - expired = ' || (b.total_granted - b.total_consumed - b.total_expired) as detail
+        from credit_balances b where b.balance + b.held <> b.total_granted - b.total_consumed - b.total_expired ${only('b')}`,
+  },
+  {
+    // What the balance row says is held is what the user's unsettled holds reserved.
+    rule: 'held_matches_holds',
+    query: (only) => sql`
+      select b.user_id, b.user_id as subject, 'held ' || b.held || ' but unsettled holds reserve ' || coalesce(h.total, 0) as detail
+        from credit_balances b
+        left join (select user_id, sum(amount) as total from credit_holds where status = 'held' group by user_id) h on h.user_id = b.user_id
+       where b.held <> coalesce(h.total, 0) ${only('b')}`,
+  },
+  {
+    // A hold's amount is what its reserve entries took (and its operation row says), its release is
+    // what its release entries gave back, its capture is its one capture entry; settled, the two add up
+    // to the amount, and nothing is captured or released while it is held.
+    rule: 'hold_matches_entries',
+    query: (only) => sql`
+      select h.user_id, 'hold ' || h.key as subject,
+             h.status || ' of ' || h.amount || ' (captured ' || h.captured || ', released ' || h.released || ') but reserve entries take '
+               || coalesce(r.taken, 0) || ' (operation ' || coalesce(o.kind || ' of ' || o.amount, 'missing') || '), release entries give back '
+               || coalesce(g.given, 0) || ', capture entries record ' || coalesce(c.captured, 0) || ' in ' || coalesce(c.n, 0) as detail
+        from credit_holds h
+        left join credit_operations o on o.key = h.key
+        left join (select operation_key, -sum(delta) as taken, count(distinct user_id) as users, min(user_id) as user_id
+                     from credit_ledger where kind = 'reserve' group by operation_key) r on r.operation_key = h.key
+        left join (select operation_key, sum(delta) as given from credit_ledger where kind = 'release' group by operation_key) g
+               on g.operation_key = 'release:' || h.key
+        left join (select operation_key, count(*) as n, sum((metadata->>'captured')::bigint) as captured from credit_ledger
+                    where kind = 'capture' group by operation_key) c on c.operation_key = 'capture:' || h.key
+       where (o.key is null or o.kind <> 'reserve' or o.amount <> h.amount or o.user_id <> h.user_id
+              or coalesce(r.taken, 0) <> h.amount or r.users <> 1 or r.user_id <> h.user_id
+              or coalesce(g.given, 0) <> h.released or coalesce(c.captured, 0) <> h.captured
+              or coalesce(c.n, 0) <> case when h.status = 'captured' then 1 else 0 end
+              or h.captured + h.released <> case when h.status = 'held' then 0 else h.amount end) ${only('h')}`,
+  },
+  {
+    // A release gives a batch back at most what the hold took from it: credits never move between batches.
+    rule: 'hold_release_within_reserve',
+    query: (only) => sql`
+      select h.user_id, 'hold ' || h.key || ' batch ' || g.batch_id as subject,
+             'gave back ' || g.given || ' but took ' || coalesce(r.taken, 0) as detail
+        from credit_holds h
+        join (select operation_key, batch_id, sum(delta) as given from credit_ledger where kind = 'release' group by operation_key, batch_id) g
+          on g.operation_key = 'release:' || h.key
+        left join (select operation_key, batch_id, -sum(delta) as taken from credit_ledger where kind = 'reserve' group by operation_key, batch_id) r
+          on r.operation_key = h.key and r.batch_id = g.batch_id
+       where g.given > coalesce(r.taken, 0) ${only('h')}`,
+  },
+  {
+    // Every reserve, capture and release entry belongs to a hold of its user.
+    rule: 'hold_entry_without_hold',
+    query: (only) => sql`
+      select l.user_id, 'entry ' || l.id as subject, l.kind || ' under ' || l.operation_key || ' has no hold of this user' as detail
+        from credit_ledger l
+       where l.kind in ('reserve', 'capture', 'release')
+         and not exists (select 1 from credit_holds h where h.user_id = l.user_id
+                           and l.operation_key = case l.kind when 'reserve' then h.key else l.kind || ':' || h.key end) ${only('l')}`,
+  },
+  {
+    // What a refund, a dispute or a void still waits for on a batch is held by holds: their release
+    // pays it first, and a capture spends it (nothing owed is left on credits that are not held).
+    rule: 'take_back_within_held',
+    query: (only) => sql`
+      select o.user_id, 'batch ' || o.batch_id as subject,
+             'owes ' || o.pending || ' to refunds or voids but has ' || credits_batch_held(o.user_id, o.batch_id) || ' held' as detail
+        from (select user_id, batch_id, sum(pending) as pending from credit_take_backs group by user_id, batch_id) o
+       where o.pending > credits_batch_held(o.user_id, o.batch_id) ${only('o')}`,
   },
   {
     // A partial restore can lose balance rows: start from the history, not from the balances.
@@ -121,7 +192,8 @@ const RULES: { rule: InvariantViolation['rule']; query: (only: UserFilter) => SQ
              'lost ' || b.expired_amount || ' but has ' || coalesce(e.n, 0) || ' expire entries for ' || coalesce(-e.total, 0) as detail
         from credit_batches b
         left join (select batch_id, count(*) as n, sum(delta) as total from credit_ledger where kind = 'expire' group by batch_id) e on e.batch_id = b.id
-       where (b.expired_at is not null and b.expired_amount > 0 and (coalesce(e.n, 0) <> 1 or -e.total <> b.expired_amount))
+       -- One entry from the expiry job's sweep, plus one per hold released into the batch after it had expired.
+       where (b.expired_at is not null and b.expired_amount > 0 and (e.n is null or -e.total <> b.expired_amount))
           or ((b.expired_at is null or b.expired_amount = 0) and e.n is not null) ${only('b')}`,
   },
   {
@@ -161,9 +233,10 @@ type UserFilter = (alias: 'b' | 's' | 'h' | 'l' | 'o') => SQL;
 
 /**
  * Checks the invariants of docs/credits.md over every user, or one: balance = Σ ledger = Σ live
- * batches, a balance row for every user with history, each ledger entry's balance_after on the chain,
- * each batch's remaining = its entries, each operation = its entries, no negative balance, batches
- * within range, one expiry entry per expired batch, schedules that add up.
+ * batches, balance + held = the totals, a balance row for every user with history, each ledger entry's
+ * balance_after on the chain, each batch's remaining = its entries, each operation = its entries, no
+ * negative balance, batches within range, expiry entries for what each expired batch lost, schedules
+ * that add up, holds that add up with their entries and the balance's `held`.
  * Returns the violations (at most `maxPerRule` of each rule), none when all is well.
  */
 export async function checkInvariants(

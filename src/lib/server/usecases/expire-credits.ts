@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import type { Database } from '@/lib/server/db/types';
 import type { CreditBatch } from '@/lib/server/db/schema';
 import { queryRows } from '@/lib/server/db/sql';
-import { inlined, runJob, withBalancesLocked, writeChunk, type JobOptions } from '@/lib/server/credits/job-runner';
+import { inlined, runJob, withBalancesLocked, writeChunk, type JobContext, type JobOptions } from '@/lib/server/credits/job-runner';
 import { creditKeysSql } from '@/lib/server/credits/keys';
 import { postLostCredits } from '@/lib/server/credits/posting';
 
@@ -15,7 +15,16 @@ export type ExpireCreditsParams = JobOptions & {
 export type ExpireCreditsResult = {
   jobId: string;
   durationMs: number;
-  results: { processedBatches: number; processedUsers: number; totalExpiredAmount: number; failed: number };
+  results: {
+    processedBatches: number;
+    processedUsers: number;
+    totalExpiredAmount: number;
+    /** Batches, and users whose timed-out holds, that could not be processed. */
+    failed: number;
+    /** Holds whose time ran out before a capture, released by this call. */
+    releasedHolds: number;
+    totalReleasedAmount: number;
+  };
   hasMore: boolean;
 };
 
@@ -28,10 +37,24 @@ type ChunkCounts = { batches: number; users: number; expired: number };
  * left of it, with one `expire` ledger entry for what it lost, and the balance falls by as much.
  * Batches are walked in (expiresAt, id) order; a processed batch leaves the due index, so a later
  * call simply continues with what is still due.
+ *
+ * First, every hold whose time ran out before a capture is released (a crashed worker never keeps a
+ * user's credits): its credits go back to their batches, and those that expired meanwhile lose them at
+ * once; credits given back to a batch that is due but not yet swept expire in the walk that follows.
  */
 export async function expireCredits(db: Database, params: ExpireCreditsParams): Promise<ExpireCreditsResult> {
   const run = await runJob(db, 'expire', params, { limit: params.limit ?? null, dryRun: params.dryRun ?? false }, async (ctx) => {
-    const counts = { processedBatches: 0, processedUsers: 0, totalExpiredAmount: 0, failed: 0 };
+    const holds = await releaseTimedOutHolds(db, ctx);
+    const counts = {
+      processedBatches: 0,
+      processedUsers: 0,
+      // Credits the released holds gave back to batches already swept expired at once: this run took them.
+      totalExpiredAmount: holds.expired,
+      failed: holds.failed,
+      releasedHolds: holds.released,
+      totalReleasedAmount: holds.amount,
+    };
+    if (holds.hasMore) return { results: counts, hasMore: true };
     let after: DueBatch | null = null; // keyset cursor: failed (or, in a dry run, untouched) batches are not seen twice
     let looked = 0;
     let hasMore = false;
@@ -64,12 +87,62 @@ export async function expireCredits(db: Database, params: ExpireCreditsParams): 
         users: counts.processedUsers,
         expired: counts.totalExpiredAmount,
         failed: counts.failed,
+        releasedHolds: counts.releasedHolds,
       });
       if (due.length < size) break;
     }
     return { results: counts, hasMore };
   });
   return { jobId: run.jobId, durationMs: run.durationMs, results: run.results, hasMore: run.hasMore };
+}
+
+/**
+ * Releases the holds whose time ran out, user by user (`credits_release_timed_out`, migration 0010),
+ * a chunk of users per transaction with their balance rows locked in user id order first. Users are
+ * walked in id order; one whose release fails is counted and passed.
+ */
+async function releaseTimedOutHolds(db: Database, ctx: JobContext) {
+  const counts = { released: 0, amount: 0, expired: 0, failed: 0, hasMore: false };
+  let after = '';
+  for (;;) {
+    const userIds = await usersWithTimedOutHolds(db, ctx.now, after, ctx.chunkSize);
+    if (userIds.length === 0) break;
+    const { results, failed } = await writeChunk(db, ctx, userIds, (tx, ids) =>
+      withBalancesLocked(tx, ids, async () => {
+        const [row] = await queryRows<{ holds: number; amount: number; expired: number }>(
+          tx,
+          inlined(sql`select coalesce(sum(r.released_holds), 0)::int as holds, coalesce(sum(r.released_amount), 0)::bigint as amount,
+                             coalesce(sum(r.expired_amount), 0)::bigint as expired
+                        from jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb) u,
+                             credits_release_timed_out(u.value, ${ctx.now.toISOString()}::timestamptz) r`),
+        );
+        return row!;
+      }),
+    );
+    for (const r of results) {
+      counts.released += r.holds;
+      counts.amount += Number(r.amount);
+      counts.expired += Number(r.expired);
+    }
+    counts.failed += failed.length;
+    after = userIds[userIds.length - 1]!;
+    if (userIds.length < ctx.chunkSize) break;
+    if (ctx.outOfTime()) {
+      counts.hasMore = true;
+      break;
+    }
+  }
+  return counts;
+}
+
+async function usersWithTimedOutHolds(db: Database, now: Date, after: string, size: number): Promise<string[]> {
+  const rows = await queryRows<{ user_id: string }>(
+    db,
+    inlined(sql`select distinct user_id from credit_holds
+                 where status = 'held' and expires_at <= ${now.toISOString()}::timestamptz and user_id > ${after}
+                 order by user_id limit ${size}`),
+  );
+  return rows.map((row) => row.user_id);
 }
 
 async function nextDueBatches(db: Database, now: Date, after: DueBatch | null, size: number): Promise<DueBatch[]> {

@@ -11,6 +11,8 @@ export type NextGrant = { amount: number; date: Date; source: 'subscription' | '
 
 export type CreditSummary = {
   balance: number;
+  /** Reserved by work in progress (holds): out of the balance, spent if the work succeeds, back if it fails. */
+  held: number;
   /** Spendable now: the balance less credits not yet effective or past expiry but not yet swept by the expiry job. */
   available: number;
   nextExpiry: { amount: number; date: Date } | null;
@@ -49,6 +51,7 @@ export async function getCreditSummary(
   }
   return {
     balance: balanceRow?.balance ?? 0,
+    held: balanceRow?.held ?? 0,
     available: batchStats?.available ?? 0,
     nextExpiry,
     expiringWithin30Days: batchStats?.expiring_30 ?? 0,

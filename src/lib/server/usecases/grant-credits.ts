@@ -77,11 +77,12 @@ export async function grantCredits(db: Database, params: GrantCreditsParams): Pr
   ) as Record<string, unknown>;
   try {
     return await transaction(db, async (tx) => {
-      const { balance } = await lockBalance(tx, params.userId);
+      const { balance, held } = await lockBalance(tx, params.userId);
       // Read after the lock: a grant of the same key to this user that committed meanwhile is seen.
       const replay = await replayGrant(tx, params.idempotencyKey, request, params);
       if (replay) return replay;
-      if (balance + params.amount > MAX_CREDITS) {
+      // Held credits come back to the balance when their hold is released: that must always be possible.
+      if (balance + held + params.amount > MAX_CREDITS) {
         return { ok: false, reason: 'balance_out_of_range', message: `the balance would exceed ${MAX_CREDITS} credits` } as const;
       }
       const balanceAfter = balance + params.amount;
@@ -150,7 +151,8 @@ async function replayGrant(
   const [operation] = await db.select().from(creditOperations).where(eq(creditOperations.key, key));
   if (!operation) return undefined;
   const conflict = (what: string) => ({ ok: false, reason: 'idempotency_conflict', message: `key ${key} was used for ${what}` }) as const;
-  if (!GRANT_KINDS.includes(operation.kind)) return conflict(`a ${operation.kind === 'consume' ? 'consumption' : 'deduction'}`);
+  if (!GRANT_KINDS.includes(operation.kind))
+    return conflict(operation.kind === 'consume' ? 'a consumption' : operation.kind === 'reserve' ? 'a hold' : 'a deduction');
   const [batch] = await db.select().from(creditBatches).where(eq(creditBatches.idempotencyKey, key));
   // A deduction's operation is an `adjust` too, but it has no batch.
   if (!batch) return conflict('a deduction');

@@ -1,6 +1,6 @@
 import 'server-only';
 import { and, eq, inArray, ne, or, sql } from 'drizzle-orm';
-import { creditSchedules, paymentReversals, payments, subscriptions, type Payment } from '@/lib/server/db/schema';
+import { creditSchedules, creditTakeBacks, paymentReversals, payments, subscriptions, type Payment } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import { queryRows } from '@/lib/server/db/sql';
 import { lockBalance } from '@/lib/server/credits/balances';
@@ -16,8 +16,11 @@ type Reversal = BillingEventOf<'payment_reversed'>;
 /** How long a reversal naming no known payment is retried (500) before it is taken for another app's charge. */
 const UNKNOWN_PAYMENT_RETRY_MS = 24 * 60 * 60 * 1000;
 
-/** A batch the payment paid for, as locked: what is left of it now and what it was granted. */
-type PaidBatch = { id: number; userId: string; amount: number; remaining: number; live: boolean };
+/**
+ * A batch the payment paid for, as locked: what is left of it now, what it was granted, and what holds
+ * have of it that no earlier refund, dispute or void already waits for (`owable`).
+ */
+type PaidBatch = { id: number; userId: string; amount: number; remaining: number; owable: number; live: boolean };
 
 /**
  * A refund or a dispute of a payment (docs/payments.md): takes back the refunded share of that
@@ -71,13 +74,14 @@ export async function reversePayment(tx: Database, event: Reversal, ctx: Billing
   const share = Math.max(0, shareAfter - (await accountedFor(tx, payment.id)));
   const takenBack = Math.min(share, unspent);
   const notRecovered = share - takenBack;
+  // Of what is not recovered, credits a hold has are owed: the hold's release takes them back (a capture
+  // spends them). The reversal's row records the refund as it stood; credit_take_backs what it still waits for.
+  const owed = Math.min(notRecovered, sum(batches.filter((b) => b.live).map((b) => b.owable)));
+  const key = creditKeys.revoke(ctx.provider, event.reversalId);
+  const metadata = { paymentId: payment.id, reversalId, kind: event.kind };
 
-  await takeBack(tx, {
-    takes: allocate(batches, takenBack),
-    key: creditKeys.revoke(ctx.provider, event.reversalId),
-    metadata: { paymentId: payment.id, reversalId, kind: event.kind },
-    now: ctx.now,
-  });
+  await takeBack(tx, { takes: allocate(batches, takenBack, 'remaining'), key, metadata, now: ctx.now });
+  await owe(tx, { takes: allocate(batches, owed, 'owable'), userId: payment.userId, key, metadata, now: ctx.now });
   await tx.insert(paymentReversals).values({
     id: reversalId,
     paymentId: payment.id,
@@ -94,7 +98,7 @@ export async function reversePayment(tx: Database, event: Reversal, ctx: Billing
     .where(eq(payments.id, payment.id));
   return {
     result: 'applied',
-    detail: `${event.kind} ${reversalId} of ${amount} ${payment.currency} on ${payment.id}: ${takenBack} credits taken back, ${notRecovered} not recovered`,
+    detail: `${event.kind} ${reversalId} of ${amount} ${payment.currency} on ${payment.id}: ${takenBack} credits taken back, ${notRecovered} not recovered (${owed} of them held, taken back if released)`,
   };
 }
 
@@ -199,6 +203,8 @@ async function lockPaidBatches(tx: Database, payment: Payment, now: Date): Promi
   return queryRows<PaidBatch>(
     tx,
     sql`select id, user_id as "userId", amount, remaining,
+               credits_batch_held(user_id, id)
+                 - coalesce((select sum(pending) from credit_take_backs tb where tb.batch_id = credit_batches.id), 0) as owable,
                (expired_at is null and (expires_at is null or expires_at > ${now.toISOString()}::timestamptz)) as live
           from credit_batches
          where user_id = ${payment.userId}
@@ -210,7 +216,15 @@ async function lockPaidBatches(tx: Database, payment: Payment, now: Date): Promi
            })}
          order by expires_at asc nulls last, id
            for update`,
-  ).then((rows) => rows.map((row) => ({ ...row, id: Number(row.id), amount: Number(row.amount), remaining: Number(row.remaining) })));
+  ).then((rows) =>
+    rows.map((row) => ({
+      ...row,
+      id: Number(row.id),
+      amount: Number(row.amount),
+      remaining: Number(row.remaining),
+      owable: Number(row.owable),
+    })),
+  );
 }
 
 /** Credits earlier reversals of the payment took back or recorded as not recovered. */
@@ -224,14 +238,14 @@ async function accountedFor(tx: Database, paymentId: string): Promise<number> {
   return Number(row!.total);
 }
 
-/** Splits `total` over the live batches in the order given (soonest expiry first), never more than a batch holds. */
-function allocate(batches: PaidBatch[], total: number): { id: number; take: number }[] {
+/** Splits `total` over the live batches in the order given (soonest expiry first), never more than a batch has of `from`. */
+function allocate(batches: PaidBatch[], total: number, from: 'remaining' | 'owable'): { id: number; take: number }[] {
   const takes: { id: number; take: number }[] = [];
   let left = total;
   for (const batch of batches) {
     if (left === 0) break;
-    if (!batch.live || batch.remaining === 0) continue;
-    const take = Math.min(left, batch.remaining);
+    if (!batch.live || batch[from] === 0) continue;
+    const take = Math.min(left, batch[from]);
     takes.push({ id: batch.id, take });
     left -= take;
   }
@@ -271,6 +285,26 @@ async function takeBack(
   );
   if (row!.revoked !== p.takes.length)
     throw new Error(`reversePayment: ${p.key} could take back from ${row!.revoked} of ${p.takes.length} batches`);
+}
+
+/** Records what the reversal is owed by the batches whose credits holds have (taken back when released). */
+async function owe(
+  tx: Database,
+  p: { takes: { id: number; take: number }[]; userId: string; key: string; metadata: Record<string, unknown>; now: Date },
+): Promise<void> {
+  if (p.takes.length === 0) return;
+  await tx.insert(creditTakeBacks).values(
+    p.takes.map((t) => ({
+      batchId: t.id,
+      userId: p.userId,
+      operationKey: p.key,
+      kind: 'revoke' as const,
+      amount: t.take,
+      pending: t.take,
+      metadata: p.metadata,
+      createdAt: p.now,
+    })),
+  );
 }
 
 function statusAfter(payment: Payment, kind: Reversal['kind'], amountRefunded: number): Payment['status'] {

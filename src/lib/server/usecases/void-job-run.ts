@@ -150,10 +150,16 @@ export async function voidJobRun(db: Database, params: VoidJobRunParams): Promis
   };
 }
 
-/** A batch the run granted that still holds credits nobody has spent and that has not expired. */
+/**
+ * A batch the run granted that has not expired and still has credits nobody has spent: left in it, or
+ * held by a hold (which this void has not yet been told to wait for).
+ */
 const liveBatchOfRun = (jobRunId: string, now: Date) => sql`
-  job_run_id = ${jobRunId}::uuid and expired_at is null and remaining > 0
-  and (expires_at is null or expires_at > ${now.toISOString()}::timestamptz)`;
+  job_run_id = ${jobRunId}::uuid and expired_at is null
+  and (expires_at is null or expires_at > ${now.toISOString()}::timestamptz)
+  and (remaining > 0 or (credits_batch_held(user_id, id) > 0
+       and not exists (select 1 from credit_take_backs tb
+                        where tb.batch_id = credit_batches.id and tb.operation_key = ${creditKeysSql.void(jobRunId, sql`credit_batches.id`)})))`;
 
 async function usersWithLiveBatches(
   db: Database,
@@ -222,6 +228,16 @@ async function voidChunk(
       update credit_batches b set remaining = 0
         from locked l where b.id = l.id
       returning b.id, b.user_id, l.remaining as lost
+    ), owed as (
+      -- Credits a hold has are owed to the void: the hold's release takes them back (a capture spends them).
+      insert into credit_take_backs (batch_id, user_id, operation_key, kind, amount, pending, metadata, created_at)
+      select l.id, l.user_id, ${creditKeysSql.void(p.jobRunId, sql`l.id`)}, 'void', o.owable, o.owable, ${metadata}::jsonb, ${now}::timestamptz
+        from locked l
+       cross join lateral (
+         select credits_batch_held(l.user_id, l.id)
+                - coalesce((select sum(pending) from credit_take_backs tb where tb.batch_id = l.id), 0) as owable) o
+       where o.owable > 0
+      on conflict (batch_id, operation_key) do nothing
     ), lost as (
       select * from voided where lost > 0
     ), ${postLostCredits({

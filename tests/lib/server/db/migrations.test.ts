@@ -112,7 +112,7 @@ describe('migrating an existing install to 64-bit amounts and one key namespace'
            order by 1`,
     );
     expect(types.every((t) => t.data_type === 'bigint')).toBe(true);
-    expect(types).toHaveLength(8);
+    expect(types).toHaveLength(10);
     const terms = await queryRows<{ id: string; ends_at: string }>(
       db,
       sql`select id, to_char(ends_at, 'YYYY-MM-DD') as ends_at from subscriptions order by id`,

@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { setupTestDatabase } from '@tests/helpers/db';
 import { makeBatch, makeUser } from '@tests/helpers/factories';
-import { creditBalances, creditBatches, creditLedger, creditSchedules, subscriptions } from '@/lib/server/db/schema';
+import { creditBalances, creditBatches, creditHolds, creditLedger, creditSchedules, subscriptions } from '@/lib/server/db/schema';
 import { queryRows, pgErrorCode } from '@/lib/server/db/sql';
+import { releaseCredits } from '@/lib/server/usecases/release-credits';
+import { reserveCredits } from '@/lib/server/usecases/reserve-credits';
 
 const t = setupTestDatabase();
 
@@ -31,9 +33,11 @@ describe('schema', () => {
       'checkout_orders',
       'credit_balances',
       'credit_batches',
+      'credit_holds',
       'credit_ledger',
       'credit_operations',
       'credit_schedules',
+      'credit_take_backs',
       'job_runs',
       'payment_reversals',
       'payments',
@@ -177,6 +181,30 @@ describe('schema', () => {
         .from(creditBatches)
         .where(sql`id = ${batch.id}`);
       expect(row).toMatchObject({ amount: 5, remaining: 5, idempotencyKey: batch.idempotencyKey });
+    });
+
+    it.each([
+      ['a change of a settled hold', (key: string) => sql`update credit_holds set reason = 'edited' where key = ${key}`, /settled once/],
+      ['a deletion of a hold', (key: string) => sql`delete from credit_holds where key = ${key}`, /append-only/],
+    ])('refuses %s', async (_name, statement, message) => {
+      const { user } = await written();
+      const key = `hold-${user.id}`;
+      await reserveCredits(t.db, { userId: user.id, amount: 2, key });
+      await releaseCredits(t.db, { holdKey: key });
+      expect(await refusal(t.db.execute(statement(key)))).toMatch(message);
+      expect(
+        await t.db
+          .select()
+          .from(creditHolds)
+          .where(sql`key = ${key}`),
+      ).toMatchObject([{ status: 'released', reason: null }]);
+    });
+
+    it('refuses a change of what a held hold reserved', async () => {
+      const { user } = await written();
+      const key = `hold-${user.id}`;
+      await reserveCredits(t.db, { userId: user.id, amount: 2, key });
+      expect(await refusal(t.db.execute(sql`update credit_holds set amount = 1 where key = ${key}`))).toMatch(/settled once/);
     });
 
     it('lets a consumption or the expiry change only what they own: remaining, expired_at, expired_amount', async () => {

@@ -9,6 +9,8 @@ import { debitCredits, type DebitParams, type DebitResult } from '@/lib/server/c
 import { debitCreditsInSteps } from '@/lib/server/credits/debit-in-steps';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
 import { adjustCredits } from '@/lib/server/usecases/adjust-credits';
+import { reserveCredits } from '@/lib/server/usecases/reserve-credits';
+import { balanceAndHeld, holdOf } from '@tests/helpers/holds';
 
 const t = setupTestDatabase();
 
@@ -420,6 +422,26 @@ describe('consumeCredits', () => {
     ]);
     const [operation] = await t.db.select().from(creditOperations).where(eq(creditOperations.key, key));
     expect(operation).toMatchObject({ kind: 'consume', amount: 8, metadata: { reason: 'export', file: 'a.pdf' } });
+    await expectInvariants(t.db, user.id);
+  });
+
+  it('releases the user’s holds whose time ran out before it spends: their credits are spendable at once', async () => {
+    const user = await makeUser(t.db);
+    await makeBatch(t.db, { userId: user.id, amount: 10, now });
+    const holdKey = `timed-out-${user.id}`;
+    expect(await reserveCredits(t.db, { userId: user.id, amount: 10, key: holdKey, ttlSeconds: 60, now })).toMatchObject({ ok: true });
+    const later = new Date(now.getTime() + 61_000);
+    expect(
+      await consumeCredits(t.db, { userId: user.id, amount: 10, reason: 'x', idempotencyKey: `after-${user.id}`, now: later }),
+    ).toEqual({
+      ok: true,
+      replayed: false,
+      amount: 10,
+      balanceAfter: 0,
+      entries: 1,
+    });
+    expect(await holdOf(t.db, holdKey)).toMatchObject({ status: 'expired', released: 10 });
+    expect(await balanceAndHeld(t.db, user.id)).toEqual({ balance: 0, held: 0 });
     await expectInvariants(t.db, user.id);
   });
 });

@@ -7,6 +7,10 @@ import { balanceOf, batchesOf, ledgerOf } from '@tests/helpers/queries';
 import { expireCredits } from '@/lib/server/usecases/expire-credits';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
 import { checkInvariants } from '@/lib/server/usecases/check-invariants';
+import { captureCredits } from '@/lib/server/usecases/capture-credits';
+import { releaseCredits } from '@/lib/server/usecases/release-credits';
+import { reserveCredits } from '@/lib/server/usecases/reserve-credits';
+import { balanceAndHeld, balanceRowOf, holdOf, userWithHold } from '@tests/helpers/holds';
 
 const t = setupTestDatabase({ emptyBeforeEach: true });
 
@@ -22,7 +26,14 @@ describe('expiry', () => {
     expect((await run(new Date(expiry.getTime() - 1))).results).toMatchObject({ processedBatches: 0 });
     expect(await balanceOf(t.db, user.id)).toBe(100);
     const result = await run(expiry);
-    expect(result.results).toEqual({ processedBatches: 1, processedUsers: 1, totalExpiredAmount: 100, failed: 0 });
+    expect(result.results).toEqual({
+      processedBatches: 1,
+      processedUsers: 1,
+      totalExpiredAmount: 100,
+      failed: 0,
+      releasedHolds: 0,
+      totalReleasedAmount: 0,
+    });
     expect(await balanceOf(t.db, user.id)).toBe(0);
     await expectInvariants(t.db);
   });
@@ -120,5 +131,98 @@ describe('expiry', () => {
     expect((await batchesOf(t.db, corrupt.id))[0]!.remaining).toBe(10);
     expect((await checkInvariants(t.db, { userId: corrupt.id })).ok).toBe(false);
     await expectInvariants(t.db, healthy.id);
+  });
+});
+
+describe('expiry of held credits', () => {
+  // userWithHold: batch `first` (30, expires 2026-06-20) and `last` (30, never), a hold of 50 taking
+  // 30 from `first` and 20 from `last`, reserved at `reservedAt` for `ttl`.
+  const reservedAt = at('2026-06-19T23:00:00Z');
+  const afterExpiry = at('2026-06-20T04:00:00Z');
+  const longHold = () => userWithHold(t.db, { ttlSeconds: 24 * 3600, now: reservedAt });
+
+  it('a batch that expires while held loses only what was not held; captured credits count as spent on time', async () => {
+    const { user, key, first } = await longHold();
+    expect((await run(afterExpiry)).results).toMatchObject({ processedBatches: 1, totalExpiredAmount: 0, releasedHolds: 0 });
+    expect((await batchesOf(t.db, user.id)).find((b) => b.id === first.id)).toMatchObject({ remaining: 0, expiredAmount: 0 });
+    expect(await captureCredits(t.db, { holdKey: key, now: afterExpiry })).toMatchObject({ ok: true, captured: 50 });
+    expect(await balanceRowOf(t.db, user.id)).toMatchObject({ balance: 10, held: 0, totalConsumed: 50, totalExpired: 0 });
+    await expectInvariants(t.db);
+  });
+
+  it('credits released after their batch expired expire then: a release entry and an expire entry in the same change', async () => {
+    const { user, key, first, last } = await longHold();
+    await run(afterExpiry);
+    expect(await releaseCredits(t.db, { holdKey: key, now: afterExpiry })).toMatchObject({ ok: true, released: 50 });
+    const hold = (await ledgerOf(t.db, user.id)).filter((e) => e.operationKey === `release:${key}`);
+    expect(hold.map((e) => [e.kind, e.batchId, e.delta, e.balanceAfter])).toEqual([
+      ['release', last.id, 20, 30],
+      ['release', first.id, 30, 60],
+      ['expire', first.id, -30, 30],
+    ]);
+    const batches = await batchesOf(t.db, user.id);
+    expect(batches.find((b) => b.id === first.id)).toMatchObject({ remaining: 0, expiredAmount: 30 });
+    expect(batches.find((b) => b.id === last.id)).toMatchObject({ remaining: 30 });
+    expect(await balanceRowOf(t.db, user.id)).toMatchObject({ balance: 30, held: 0, totalConsumed: 0, totalExpired: 30 });
+    await expectInvariants(t.db);
+  });
+
+  it('a partial capture keeps the expired batch’s credits as spent and releases the live batch’s', async () => {
+    const { user, key, first, last } = await longHold();
+    await run(afterExpiry);
+    // 35 captured: all 30 of `first` (burns down first) and 5 of `last`; 15 go back to `last`, nothing expires.
+    expect(await captureCredits(t.db, { holdKey: key, amount: 35, now: afterExpiry })).toMatchObject({ captured: 35, released: 15 });
+    const batches = await batchesOf(t.db, user.id);
+    expect(batches.find((b) => b.id === first.id)).toMatchObject({ remaining: 0, expiredAmount: 0 });
+    expect(batches.find((b) => b.id === last.id)).toMatchObject({ remaining: 25 });
+    expect((await ledgerOf(t.db, user.id)).filter((e) => e.kind === 'expire')).toEqual([]);
+    await expectInvariants(t.db);
+  });
+
+  it('a second release into the same expired batch (another hold) gets its own expire entry', async () => {
+    const user = await makeUser(t.db);
+    const batch = await makeBatch(t.db, { userId: user.id, amount: 30, expiresAt: at('2026-06-20T00:00:00Z'), now: granted });
+    await reserveCredits(t.db, { userId: user.id, amount: 10, key: `a-${user.id}`, ttlSeconds: 86_400, now: reservedAt });
+    await reserveCredits(t.db, { userId: user.id, amount: 10, key: `b-${user.id}`, ttlSeconds: 86_400, now: reservedAt });
+    expect((await run(afterExpiry)).results).toMatchObject({ totalExpiredAmount: 10 });
+    await releaseCredits(t.db, { holdKey: `a-${user.id}`, now: afterExpiry });
+    await releaseCredits(t.db, { holdKey: `b-${user.id}`, now: afterExpiry });
+    expect((await ledgerOf(t.db, user.id)).filter((e) => e.kind === 'expire').map((e) => [e.operationKey, e.delta])).toEqual([
+      [`expire:${batch.id}`, -10],
+      [`release:a-${user.id}`, -10],
+      [`release:b-${user.id}`, -10],
+    ]);
+    expect((await batchesOf(t.db, user.id))[0]).toMatchObject({ remaining: 0, expiredAmount: 30 });
+    expect(await balanceOf(t.db, user.id)).toBe(0);
+    await expectInvariants(t.db);
+  });
+
+  it('the job releases holds whose time ran out, then expires what they gave back to due batches, in the same run', async () => {
+    const { user, key, first } = await userWithHold(t.db, { ttlSeconds: 60, now: reservedAt });
+    const other = await userWithHold(t.db, { ttlSeconds: 24 * 3600, now: reservedAt }); // still inside its time
+    const result = await run(afterExpiry);
+    expect(result.results).toEqual({
+      processedBatches: 2,
+      processedUsers: 2,
+      totalExpiredAmount: 30,
+      failed: 0,
+      releasedHolds: 1,
+      totalReleasedAmount: 50,
+    });
+    expect(await holdOf(t.db, key)).toMatchObject({ status: 'expired', released: 50, settledAt: afterExpiry });
+    expect(await holdOf(t.db, other.key)).toMatchObject({ status: 'held' });
+    expect((await batchesOf(t.db, user.id)).find((b) => b.id === first.id)).toMatchObject({ remaining: 0, expiredAmount: 30 });
+    expect(await balanceAndHeld(t.db, user.id)).toEqual({ balance: 30, held: 0 });
+    expect((await run(afterExpiry)).results).toMatchObject({ processedBatches: 0, releasedHolds: 0 });
+    await expectInvariants(t.db);
+  });
+
+  it('a dry run counts the holds it would release and changes nothing', async () => {
+    const { user, key } = await userWithHold(t.db, { ttlSeconds: 60, now: reservedAt });
+    const ledger = await ledgerOf(t.db, user.id);
+    expect((await run(afterExpiry, { dryRun: true })).results).toMatchObject({ releasedHolds: 1, totalReleasedAmount: 50 });
+    expect(await holdOf(t.db, key)).toMatchObject({ status: 'held' });
+    expect(await ledgerOf(t.db, user.id)).toEqual(ledger);
+    await expectInvariants(t.db);
   });
 });

@@ -5,7 +5,9 @@ import { expectInvariants } from '@tests/helpers/invariants';
 import { batchesOf } from '@tests/helpers/queries';
 import { creditsConfig, findPlan, type LifetimePlan, type MonthlyPlan } from '@/config/credits';
 import { cancelSubscription } from '@/lib/server/usecases/cancel-subscription';
+import { captureCredits } from '@/lib/server/usecases/capture-credits';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
+import { reserveCredits } from '@/lib/server/usecases/reserve-credits';
 import { getCreditSummary } from '@/lib/server/usecases/get-credit-summary';
 import { installmentAmount } from '@/lib/server/usecases/start-subscription';
 import { processDueSchedules } from '@/lib/server/usecases/process-due-schedules';
@@ -18,10 +20,26 @@ const summaryAt = (userId: string, when = now) => getCreditSummary(t.db, { userI
 const plan = <T>(id: string) => findPlan(creditsConfig, id) as T;
 
 describe('balance and next expiry', () => {
+  it('credits held by work in progress show as held, out of the balance and of what can be spent', async () => {
+    const user = await makeUser(t.db);
+    await makeBatch(t.db, { userId: user.id, amount: 50, now: earlier });
+    expect(await reserveCredits(t.db, { userId: user.id, amount: 20, key: `held-${user.id}`, now })).toMatchObject({ ok: true });
+    expect(await summaryAt(user.id)).toMatchObject({ balance: 30, held: 20, available: 30 });
+    await captureCredits(t.db, { holdKey: `held-${user.id}`, amount: 15, now });
+    expect(await summaryAt(user.id)).toMatchObject({
+      balance: 35,
+      held: 0,
+      available: 35,
+      totals: { granted: 50, consumed: 15, expired: 0 },
+    });
+    await expectInvariants(t.db, user.id);
+  });
+
   it('a user without credits has a zero balance, nothing expiring and the free credits next month', async () => {
     const user = await makeUser(t.db);
     expect(await summaryAt(user.id)).toEqual({
       balance: 0,
+      held: 0,
       available: 0,
       nextExpiry: null,
       expiringWithin30Days: 0,

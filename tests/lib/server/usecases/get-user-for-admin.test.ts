@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { consumeCredits } from '@/lib/server/usecases/consume-credits';
 import { getUserForAdmin } from '@/lib/server/usecases/get-user-for-admin';
+import { reserveCredits } from '@/lib/server/usecases/reserve-credits';
 import { setupTestDatabase } from '@tests/helpers/db';
 import { at, makeBatch, makeSubscription, makeUser } from '@tests/helpers/factories';
 import { expectInvariants } from '@tests/helpers/invariants';
@@ -24,6 +26,20 @@ describe('getUserForAdmin', () => {
     expect(view!.subscriptions.map((s) => [s.planId, s.status])).toEqual([['pro-monthly', 'active']]);
     expect(view!.payments).toEqual([]);
     await expectInvariants(t.db);
+  });
+
+  it('shows the credits held by work in progress, so balance + held adds up to the totals', async () => {
+    const now = at('2026-02-10T09:00:00Z');
+    const user = await makeUser(t.db);
+    await makeBatch(t.db, { userId: user.id, amount: 100, now });
+    await consumeCredits(t.db, { userId: user.id, amount: 10, reason: 'x', idempotencyKey: `spent-${user.id}`, now });
+    expect(await reserveCredits(t.db, { userId: user.id, amount: 30, key: `held-${user.id}`, now })).toMatchObject({ ok: true });
+
+    const { summary } = (await getUserForAdmin(t.db, { userId: user.id, now }))!;
+
+    expect(summary).toMatchObject({ balance: 60, held: 30, totals: { granted: 100, consumed: 10, expired: 0 } });
+    expect(summary.balance + summary.held).toBe(summary.totals.granted - summary.totals.consumed - summary.totals.expired);
+    await expectInvariants(t.db, user.id);
   });
 
   it('is null for an unknown user', async () => {

@@ -8,6 +8,7 @@ import { makeLifetimePayment, makePackPayment, makePeriodPayment, makeTermPaymen
 import {
   billingEvents,
   creditLedger,
+  creditTakeBacks,
   creditSchedules,
   paymentReversals,
   payments,
@@ -19,6 +20,10 @@ import { lockBalance } from '@/lib/server/credits/balances';
 import type { BillingEvent } from '@/lib/server/payments/events';
 import { applyBillingEvents, applyBillingWebhook } from '@/lib/server/usecases/apply-billing-webhook';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
+import { captureCredits } from '@/lib/server/usecases/capture-credits';
+import { releaseCredits } from '@/lib/server/usecases/release-credits';
+import { reserveCredits } from '@/lib/server/usecases/reserve-credits';
+import { balanceRowOf } from '@tests/helpers/holds';
 import { processDueSchedules } from '@/lib/server/usecases/process-due-schedules';
 import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits';
 import { expireCredits } from '@/lib/server/usecases/expire-credits';
@@ -218,6 +223,73 @@ describe('a credit pack refunded', () => {
     await apply([reversalOf(payment, { amount: 500, at: refundedAt })]);
     expect(await balanceOf(t.db, user.id)).toBe(2000);
     expect((await batchesOf(t.db, user.id)).map((b) => b.remaining)).toEqual([0, 2000]);
+    await expectInvariants(t.db, user.id);
+  });
+});
+
+describe('a credit pack refunded while a hold has its credits', () => {
+  const reservedAt = at('2026-03-20T11:59:00Z');
+  const settledAt = at('2026-03-20T12:01:00Z');
+  const takeBacksOf = (userId: string) =>
+    t.db.select().from(creditTakeBacks).where(eq(creditTakeBacks.userId, userId)).orderBy(creditTakeBacks.id);
+
+  it('a half refund owes the held part of its share; the release pays it first (release +300, revoke −50 under the release key)', async () => {
+    const user = await makeUser(t.db);
+    const payment = await makePackPayment(t.db, { userId: user.id, now: bought });
+    const holdKey = `held-${user.id}`;
+    expect(await reserveCredits(t.db, { userId: user.id, amount: 300, key: holdKey, ttlSeconds: 600, now: reservedAt })).toMatchObject({
+      ok: true,
+    });
+    await apply([reversalOf(payment, { amount: 250, at: refundedAt, reversalId: 're_half_held' })]);
+    // Share 250: the 200 unheld come back now; the 50 more are held, owed by the hold's release.
+    expect(await reversalRow('stripe:re_half_held')).toMatchObject({ creditsTakenBack: 200, creditsNotRecovered: 50 });
+    expect(await takeBacksOf(user.id)).toMatchObject([
+      { operationKey: 'revoke:stripe:re_half_held', kind: 'revoke', amount: 50, pending: 50 },
+    ]);
+    expect(await balanceOf(t.db, user.id)).toBe(0);
+
+    expect(await releaseCredits(t.db, { holdKey, now: settledAt })).toMatchObject({ ok: true, released: 300 });
+
+    expect(await balanceOf(t.db, user.id)).toBe(250);
+    expect(await takeBacksOf(user.id)).toMatchObject([{ amount: 50, pending: 0 }]);
+    const released = (await ledgerOf(t.db, user.id)).filter((e) => e.operationKey === `release:${holdKey}`);
+    expect(released.map((e) => [e.kind, e.delta])).toEqual([
+      ['release', 300],
+      ['revoke', -50],
+    ]);
+    expect(released[1]!.metadata).toEqual({ paymentId: payment.id, reversalId: 'stripe:re_half_held', kind: 'refund' });
+    // The rest refunded: its share (250) is all unspent now.
+    await apply([reversalOf(payment, { amount: 250, at: settledAt, reversalId: 're_rest' })], settledAt);
+    expect(await reversalRow('stripe:re_rest')).toMatchObject({ creditsTakenBack: 250, creditsNotRecovered: 0 });
+    expect(await balanceOf(t.db, user.id)).toBe(0);
+    await expectInvariants(t.db, user.id);
+  });
+
+  it('a capture of the held credits spends them: nothing is owed any more and nothing comes back', async () => {
+    const user = await makeUser(t.db);
+    const payment = await makePackPayment(t.db, { userId: user.id, now: bought });
+    const holdKey = `captured-${user.id}`;
+    await reserveCredits(t.db, { userId: user.id, amount: 300, key: holdKey, ttlSeconds: 600, now: reservedAt });
+    await apply([reversalOf(payment, { amount: 500, at: refundedAt, reversalId: 're_then_captured' })]);
+    expect(await takeBacksOf(user.id)).toMatchObject([{ amount: 300, pending: 300 }]);
+
+    // 120 captured, 180 given back: the refund takes those 180, the 120 stay spent (not recovered).
+    expect(await captureCredits(t.db, { holdKey, amount: 120, now: settledAt })).toMatchObject({ ok: true, captured: 120, released: 180 });
+
+    expect(await balanceRowOf(t.db, user.id)).toMatchObject({ balance: 0, held: 0, totalConsumed: 500 });
+    expect(await takeBacksOf(user.id)).toMatchObject([{ amount: 300, pending: 0 }]);
+    expect((await revokes(user.id)).map((e) => e.delta)).toEqual([-200, -180]);
+    await expectInvariants(t.db, user.id);
+  });
+
+  it('a refund redelivered owes nothing twice', async () => {
+    const user = await makeUser(t.db);
+    const payment = await makePackPayment(t.db, { userId: user.id, now: bought });
+    await reserveCredits(t.db, { userId: user.id, amount: 300, key: `twice-${user.id}`, ttlSeconds: 600, now: reservedAt });
+    const refund = reversalOf(payment, { amount: 500, at: refundedAt, reversalId: 're_held_twice' });
+    await apply([refund]);
+    expect(await apply([refund])).toMatchObject([{ result: 'replayed' }]);
+    expect(await takeBacksOf(user.id)).toMatchObject([{ amount: 300, pending: 300 }]);
     await expectInvariants(t.db, user.id);
   });
 });

@@ -1,15 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { creditBalances, creditBatches, creditLedger, creditSchedules } from '@/lib/server/db/schema';
+import { creditBalances, creditBatches, creditLedger, creditSchedules, creditTakeBacks } from '@/lib/server/db/schema';
 import { voidJobRun } from '@/lib/server/usecases/void-job-run';
 import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits';
 import { processDueSchedules } from '@/lib/server/usecases/process-due-schedules';
 import { expireCredits } from '@/lib/server/usecases/expire-credits';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
+import { captureCredits } from '@/lib/server/usecases/capture-credits';
+import { releaseCredits } from '@/lib/server/usecases/release-credits';
+import { reserveCredits } from '@/lib/server/usecases/reserve-credits';
 import { setupTestDatabase } from '@tests/helpers/db';
 import { at, makeSubscription, makeUser } from '@tests/helpers/factories';
 import { expectInvariants } from '@tests/helpers/invariants';
+import { balanceRowOf } from '@tests/helpers/holds';
 import { balanceOf, batchesOf } from '@tests/helpers/queries';
 
 // The jobs walk every user: each scenario starts from an empty database, so its counts are exact.
@@ -32,6 +36,67 @@ describe('voidJobRun', () => {
     expect(dry).toMatchObject({ ok: true, dryRun: true, job: 'grant', results: { batches: 1, users: 1, voidedAmount: 50 - 20 } });
     expect(await balanceOf(t.db, user.id)).toBe(30);
     expect(await t.db.select().from(creditLedger).where(eq(creditLedger.kind, 'void'))).toEqual([]);
+  });
+
+  it('leaves credits held by a hold to the hold: a void takes only what is neither spent nor held', async () => {
+    const user = await makeUser(t.db);
+    const run = await grantMonthlyCredits(t.db, { trigger: 'test', now: at('2026-02-10T01:00:00Z') });
+    const holdKey = `held-${user.id}`;
+    expect(await reserveCredits(t.db, { userId: user.id, amount: 20, key: holdKey, now: at('2026-02-10T01:30:00Z') })).toMatchObject({
+      ok: true,
+    });
+
+    const voided = await voidJobRun(t.db, { jobRunId: run.jobId, now: at('2026-02-10T01:31:00Z') });
+
+    expect(voided).toMatchObject({ ok: true, results: { batches: 1, voidedAmount: 30 } });
+    expect(await captureCredits(t.db, { holdKey, now: at('2026-02-10T01:32:00Z') })).toMatchObject({ ok: true, captured: 20 });
+    expect(await balanceRowOf(t.db, user.id)).toMatchObject({ balance: 0, held: 0, totalConsumed: 50 });
+    await expectInvariants(t.db);
+  });
+
+  it('takes back the credits a hold had when the hold is released: release +20, then void −20 under the release key, counted by the void', async () => {
+    const user = await makeUser(t.db);
+    const run = await grantMonthlyCredits(t.db, { trigger: 'test', now: at('2026-02-10T01:00:00Z') });
+    const holdKey = `released-${user.id}`;
+    await reserveCredits(t.db, { userId: user.id, amount: 20, key: holdKey, now: at('2026-02-10T01:30:00Z') });
+    expect(await voidJobRun(t.db, { jobRunId: run.jobId, now: at('2026-02-10T01:31:00Z') })).toMatchObject({
+      ok: true,
+      results: { voidedAmount: 30 },
+    });
+    // A second void finds nothing more to take or to owe.
+    expect(await voidJobRun(t.db, { jobRunId: run.jobId, now: at('2026-02-10T01:31:30Z') })).toMatchObject({
+      ok: true,
+      replayed: true,
+    });
+
+    expect(await releaseCredits(t.db, { holdKey, now: at('2026-02-10T01:32:00Z') })).toMatchObject({ ok: true, released: 20 });
+
+    const entries = await t.db
+      .select()
+      .from(creditLedger)
+      .where(eq(creditLedger.operationKey, `release:${holdKey}`))
+      .orderBy(creditLedger.id);
+    expect(entries.map((e) => [e.kind, e.delta])).toEqual([
+      ['release', 20],
+      ['void', -20],
+    ]);
+    expect(await balanceRowOf(t.db, user.id)).toMatchObject({ balance: 0, held: 0, totalConsumed: 50 });
+    expect(await voidJobRun(t.db, { jobRunId: run.jobId, now: at('2026-02-10T01:33:00Z') })).toMatchObject({
+      results: { voidedAmount: 50 },
+    });
+    await expectInvariants(t.db);
+  });
+
+  it('a partial capture keeps its part spent; the rest the hold gives back goes to the void', async () => {
+    const user = await makeUser(t.db);
+    const run = await grantMonthlyCredits(t.db, { trigger: 'test', now: at('2026-02-10T01:00:00Z') });
+    const holdKey = `partial-${user.id}`;
+    await reserveCredits(t.db, { userId: user.id, amount: 20, key: holdKey, now: at('2026-02-10T01:30:00Z') });
+    await voidJobRun(t.db, { jobRunId: run.jobId, now: at('2026-02-10T01:31:00Z') });
+    expect(await captureCredits(t.db, { holdKey, amount: 5, now: at('2026-02-10T01:32:00Z') })).toMatchObject({ ok: true, released: 15 });
+    expect(await balanceRowOf(t.db, user.id)).toMatchObject({ balance: 0, held: 0, totalConsumed: 50 });
+    expect(await t.db.select().from(creditTakeBacks)).toMatchObject([{ kind: 'void', amount: 20, pending: 0 }]);
+    await expectInvariants(t.db);
   });
 
   it('voids installments without rewinding the schedule: the job does not grant them again', async () => {

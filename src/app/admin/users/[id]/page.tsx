@@ -75,11 +75,12 @@ export default async function AdminUserPage({ params, searchParams }: PageProps)
           <h2>Credits (what the user sees)</h2>
           <p>
             Balance <strong data-testid="user-balance">{format.credits(summary.balance)}</strong>, {format.credits(summary.available)}{' '}
-            spendable now
+            spendable now, <span data-testid="user-held">{format.credits(summary.held)}</span> held by work in progress
           </p>
+          {/* Held credits are out of the balance and not yet spent: balance + held = granted − spent − expired. */}
           <p className={styles.muted}>
             {format.credits(summary.totals.granted)} granted · {format.credits(summary.totals.consumed)} spent ·{' '}
-            {format.credits(summary.totals.expired)} expired
+            {format.credits(summary.totals.expired)} expired · {format.credits(summary.held)} held
           </p>
           <p className={styles.muted}>
             {summary.nextExpiry

@@ -6,6 +6,8 @@ import { expectInvariants } from '@tests/helpers/invariants';
 import { balanceOf } from '@tests/helpers/queries';
 import { countRows, cronRequest, jobRun, readJson, setCronEnv } from '@tests/helpers/cron';
 import { setupClockAt } from '@tests/helpers/clock';
+import { holdOf } from '@tests/helpers/holds';
+import { reserveCredits } from '@/lib/server/usecases/reserve-credits';
 
 // The route reads the clock: it starts at a fixed instant, so every date below is one known instant.
 const now = new Date('2026-02-01T04:00:00Z');
@@ -36,7 +38,14 @@ describe('GET|POST /api/jobs/credits/expire', () => {
     const batches = await countRows(t.db, 'credit_batches');
     const ledger = await countRows(t.db, 'credit_ledger');
     const body = await readJson(await call('?dryRun=true'));
-    expect(body.results).toEqual({ processedBatches: 2, processedUsers: 2, totalExpiredAmount: 130, failed: 0 });
+    expect(body.results).toEqual({
+      processedBatches: 2,
+      processedUsers: 2,
+      totalExpiredAmount: 130,
+      failed: 0,
+      releasedHolds: 0,
+      totalReleasedAmount: 0,
+    });
     expect(await countRows(t.db, 'credit_ledger')).toBe(ledger);
     expect(await countRows(t.db, 'credit_batches')).toBe(batches);
     expect(await balanceOf(t.db, a)).toBe(150);
@@ -76,4 +85,18 @@ describe('GET|POST /api/jobs/credits/expire', () => {
       expect(await readJson(response)).toMatchObject({ error: 'Invalid query' });
     },
   );
+});
+
+describe('GET /api/jobs/credits/expire and holds', () => {
+  test('a hold whose time ran out is released by the route, and the answer counts it', async () => {
+    const user = (await makeUser(t.db)).id;
+    await makeBatch(t.db, { userId: user, amount: 40, expiresAt: null, now: ago(1) });
+    const key = `stuck-${user}`;
+    expect(await reserveCredits(t.db, { userId: user, amount: 25, key, ttlSeconds: 60, now: ago(1) })).toMatchObject({ ok: true });
+    const body = await readJson(await call());
+    expect(body).toMatchObject({ success: true, hasMore: false, results: { releasedHolds: 1, totalReleasedAmount: 25, failed: 0 } });
+    expect(await holdOf(t.db, key)).toMatchObject({ status: 'expired', released: 25 });
+    expect(await balanceOf(t.db, user)).toBe(40);
+    await expectInvariants(t.db);
+  });
 });
