@@ -1,12 +1,15 @@
 // N consumptions from W concurrent workers through the consumeCredits usecase (the one-call path,
 // `credits_debit`: the path every gated request of the app takes), and, in the same run, N through
-// the five-round-trip path it replaced (debitCreditsInSteps) as the baseline. Latency is per call,
-// end to end (key check, locks, burn-down, commit).
+// the five-round-trip path it replaced (debitCreditsInSteps) as the baseline, and N holds captured at
+// once (reserveCredits then captureCredits: what withCredits costs beyond the work). Latency is per
+// spend, end to end (key check, locks, burn-down, commit; both calls for a hold).
 import { sql } from 'drizzle-orm';
 import { queryRows } from '@/lib/server/db/sql';
 import type { Database } from '@/lib/server/db/types';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
 import { debitCreditsInSteps } from '@/lib/server/credits/debit-in-steps';
+import { captureCredits } from '@/lib/server/usecases/capture-credits';
+import { reserveCredits } from '@/lib/server/usecases/reserve-credits';
 
 export type PathFigures = {
   ops: number;
@@ -33,6 +36,8 @@ export type ConsumeFigures = PathFigures & {
   baseline: PathFigures & { path: 'in steps' };
   /** One-call throughput over the baseline's. */
   speedup: number;
+  /** A hold and its capture (`withCredits` around a work that takes no time): two calls per spend, timed together. */
+  holds: PathFigures & { path: 'reserve + capture' };
   /** Rounds the two paths alternated in (see below). */
   rounds: number;
 };
@@ -43,8 +48,9 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 type Spend = (db: Database, p: { userId: string; amount: number; key: string; worker: number; now: Date }) => Promise<{ ok: boolean }>;
+type PathName = 'one call' | 'in steps' | 'reserve + capture';
 
-const paths: Record<'one call' | 'in steps', Spend> = {
+const paths: Record<PathName, Spend> = {
   'one call': (db, p) =>
     consumeCredits(db, {
       userId: p.userId,
@@ -64,12 +70,24 @@ const paths: Record<'one call' | 'in steps', Spend> = {
       metadata: { reason: 'bench', worker: p.worker },
       now: p.now,
     }),
+  'reserve + capture': async (db, p) => {
+    const hold = await reserveCredits(db, {
+      userId: p.userId,
+      amount: p.amount,
+      key: p.key,
+      reason: 'bench',
+      metadata: { worker: p.worker },
+      now: p.now,
+    });
+    if (!hold.ok) return hold;
+    return captureCredits(db, { holdKey: hold.holdKey, userId: p.userId, now: p.now });
+  },
 };
 
 type Tally = { ms: number; latencies: number[]; insufficient: number; ops: number; walBytes: number };
 
-// The machine's load drifts during a run (another process, autovacuum, a checkpoint): the two paths
-// alternate in rounds, each path going first in every other round, so drift lands on both alike.
+// The machine's load drifts during a run (another process, autovacuum, a checkpoint): the paths
+// alternate in rounds, each going first in turn, so drift lands on all alike.
 const ROUNDS = 4;
 
 export async function runConsumptions(
@@ -80,13 +98,13 @@ export async function runConsumptions(
   const users = (await queryRows<{ id: string }>(db, sql`select id from users order by random() limit ${p.ops * 2 + p.workers * 20}`)).map(
     (row) => row.id,
   );
-  const tallies = { 'one call': newTally(), 'in steps': newTally() };
+  const tallies: Record<PathName, Tally> = { 'one call': newTally(), 'in steps': newTally(), 'reserve + capture': newTally() };
   let done = 0;
   let userIndex = 0;
-  const round = async (name: keyof typeof paths, ops: number, measured = true) => {
+  const round = async (name: PathName, ops: number, measured = true) => {
     const tally = measured ? tallies[name] : newTally();
     const first = tally.ops;
-    const prefix = `bench:${measured ? 'consume' : 'warm-up'}:${name === 'one call' ? 'call' : 'steps'}`;
+    const prefix = `bench:${measured ? 'consume' : 'warm-up'}:${name === 'one call' ? 'call' : name === 'in steps' ? 'steps' : 'hold'}`;
     let next = 0;
     const walBefore = await walPosition(db);
     const started = performance.now();
@@ -114,11 +132,11 @@ export async function runConsumptions(
     tally.walBytes += (await walPosition(db)) - walBefore;
   };
   // Unmeasured first: each connection compiles the function's plans (and Node its code paths) on first use.
-  for (const name of ['in steps', 'one call'] as const) await round(name, p.workers * 10, false);
+  const names: PathName[] = ['in steps', 'one call', 'reserve + capture'];
+  for (const name of names) await round(name, p.workers * 10, false);
   for (let r = 0; r < ROUNDS; r++) {
     const ops = Math.floor(p.ops / ROUNDS) + (r < p.ops % ROUNDS ? 1 : 0);
-    const order: (keyof typeof paths)[] = r % 2 === 0 ? ['in steps', 'one call'] : ['one call', 'in steps'];
-    for (const name of order) await round(name, ops);
+    for (let i = 0; i < names.length; i++) await round(names[(r + i) % names.length]!, ops);
   }
   const oneCall = figures(tallies['one call'], p.workers);
   const inSteps = figures(tallies['in steps'], p.workers);
@@ -126,10 +144,13 @@ export async function runConsumptions(
     ...oneCall,
     path: 'one call',
     baseline: { ...inSteps, path: 'in steps' },
-    speedup: inSteps.opsPerSec > 0 ? Math.round((oneCall.opsPerSec / inSteps.opsPerSec) * 100) / 100 : 0,
+    speedup: ratio(oneCall.opsPerSec, inSteps.opsPerSec),
+    holds: { ...figures(tallies['reserve + capture'], p.workers), path: 'reserve + capture' },
     rounds: ROUNDS,
   };
 }
+
+const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 100) / 100 : 0);
 
 function newTally(): Tally {
   return { ms: 0, latencies: [], insufficient: 0, ops: 0, walBytes: 0 };
@@ -161,8 +182,14 @@ function figures(tally: Tally, workers: number): PathFigures {
 /** One line per path, for the bench's log (report.ts prints the one-call figures). */
 export function describeConsumptions(c: ConsumeFigures): string[] {
   const line = (f: PathFigures & { path: string }) =>
-    `  consumption, ${f.path.padEnd(8)}: ${Math.round(f.opsPerSec).toLocaleString('en')}/s, p50 ${f.p50Ms.toFixed(1)} ms, p95 ${f.p95Ms.toFixed(1)} ms, ` +
+    `  consumption, ${f.path.padEnd(17)}: ${Math.round(f.opsPerSec).toLocaleString('en')}/s, p50 ${f.p50Ms.toFixed(1)} ms, p95 ${f.p95Ms.toFixed(1)} ms, ` +
     `p99 ${f.p99Ms.toFixed(1)} ms, max ${f.maxMs.toFixed(1)} ms, ${f.walBytesPerCall.toLocaleString('en')} B of WAL per call ` +
     `(${f.ops.toLocaleString('en')} calls, ${f.workers} workers, ${f.insufficient} short)`;
-  return [line(c), line(c.baseline), `  one call / in steps: ${c.speedup}× the throughput (${c.rounds} alternating rounds)`];
+  return [
+    line(c),
+    line(c.baseline),
+    line(c.holds),
+    `  one call / in steps: ${c.speedup}× the throughput (${c.rounds} alternating rounds); ` +
+      `reserve + capture / in steps: ${ratio(c.holds.opsPerSec, c.baseline.opsPerSec)}×, / one call: ${ratio(c.holds.opsPerSec, c.opsPerSec)}×`,
+  ];
 }

@@ -62,6 +62,9 @@ it.skipIf(!testServerUrl)('the bench runs on 1 000 users and reports well-formed
   expect(c.baseline.walBytesPerCall).toBeGreaterThan(0);
   expect(c.baseline.succeeded).toBe(300);
   expect(positive(c.speedup)).toBe(true);
+  // Holds: each of the 300 reserved and captured, measured beside the others.
+  expect(c.holds).toMatchObject({ path: 'reserve + capture', ops: 300, succeeded: 300 });
+  expect(c.holds.walBytesPerCall).toBeGreaterThan(0);
   // The JSON file holds exactly this object: it must survive a round trip.
   expect(JSON.parse(JSON.stringify(report))).toEqual(report);
 });
