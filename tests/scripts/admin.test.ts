@@ -3,6 +3,7 @@ import { and, eq } from 'drizzle-orm';
 import { creditLedger, subscriptions, users } from '@/lib/server/db/schema';
 import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
+import { reserveCredits } from '@/lib/server/usecases/reserve-credits';
 import { at, makeBatch, makeUser } from '@tests/helpers/factories';
 import { expectInvariants } from '@tests/helpers/invariants';
 import { balanceOf, ledgerOf } from '@tests/helpers/queries';
@@ -117,4 +118,27 @@ it('promote makes a user an admin of the console, safe to repeat; a dry run and 
 
   const unknown = await runCli(['admin', 'promote', '--user', 'nobody@example.test'], t.env);
   expect(unknown.code).toBe(2);
+});
+
+it('inspect user shows the credits held by work in progress and its open holds, so balance + held adds up to the totals', async () => {
+  await t.use(async (db) => {
+    await makeUser(db, { id: 'holder', now: at('2026-01-01T00:00:00Z') });
+    await makeBatch(db, { userId: 'holder', amount: 25, now: at('2026-01-01T00:00:00Z') });
+    const hold = await reserveCredits(db, { userId: 'holder', amount: 12, key: 'inspect-hold', ttlSeconds: 600 });
+    expect(hold.ok).toBe(true);
+  });
+  const inspected = await runCli(['inspect', 'user', 'holder@example.test', '--json'], t.env);
+  expect(inspected.code, inspected.stderr).toBe(0);
+  const view = JSON.parse(inspected.stdout) as {
+    balance: { balance: number; held: number; totalGranted: number; totalConsumed: number; totalExpired: number };
+    openHolds: { key: string; amount: number }[];
+  };
+  expect(view.balance.held).toBe(12);
+  expect(view.balance.balance + view.balance.held).toBe(view.balance.totalGranted - view.balance.totalConsumed - view.balance.totalExpired);
+  expect(view.openHolds).toMatchObject([{ key: 'inspect-hold', amount: 12 }]);
+
+  const human = await runCli(['inspect', 'user', 'holder'], t.env);
+  expect(human.stdout).toMatch(/Balance \d+ \+ held 12/);
+  expect(human.stdout).toContain('inspect-hold');
+  await t.use((db) => expectInvariants(db));
 });

@@ -6,8 +6,10 @@ import { jobNames } from '@/lib/server/jobs/catalog';
 import {
   creditBalances,
   creditBatches,
+  creditHolds,
   creditLedger,
   creditSchedules,
+  creditTakeBacks,
   jobRuns,
   subscriptions,
   users,
@@ -195,13 +197,47 @@ async function showUser(ctx: Ctx, idOrEmail: string) {
     batches.map((b) => b.id),
   );
   const withState = batches.map((b) => ({ ...b, state: batchState(b, voided, ctx.now) }));
-  ctx.out.result({ user, balance: balance ?? null, subscriptions: subs, schedules, batchCount, batches: withState, ledger }, () => {
+  // Credits held by work in progress are out of the balance but still the user's: balance + held = the totals.
+  const openHolds = await ctx.db
+    .select()
+    .from(creditHolds)
+    .where(and(eq(creditHolds.userId, user.id), eq(creditHolds.status, 'held')))
+    .orderBy(asc(creditHolds.expiresAt));
+  const takeBacks = await ctx.db
+    .select()
+    .from(creditTakeBacks)
+    .where(and(eq(creditTakeBacks.userId, user.id), sql`${creditTakeBacks.pending} > 0`))
+    .orderBy(asc(creditTakeBacks.id));
+  const result = {
+    user,
+    balance: balance ?? null,
+    openHolds,
+    takeBacks,
+    subscriptions: subs,
+    schedules,
+    batchCount,
+    batches: withState,
+    ledger,
+  };
+  ctx.out.result(result, () => {
     ctx.out.line(`User ${user.id}  ${user.email}  (${user.name}, created ${user.createdAt.toISOString()})`);
     ctx.out.line(
       balance
-        ? `Balance ${balance.balance}  (granted ${balance.totalGranted} - consumed ${balance.totalConsumed} - expired ${balance.totalExpired})`
+        ? `Balance ${balance.balance} + held ${balance.held}  (granted ${balance.totalGranted} - consumed ${balance.totalConsumed} - expired ${balance.totalExpired})`
         : 'Balance 0 (no balance row yet)',
     );
+    if (openHolds.length > 0)
+      section(
+        ctx,
+        'Open holds (work in progress; released by the expire job or the next spend once timed out)',
+        openHolds.map((h) => ({ key: h.key, amount: h.amount, reason: h.reason, created: h.createdAt, expires: h.expiresAt })),
+      );
+    if (takeBacks.length > 0)
+      section(
+        ctx,
+        'Owed by refunds and voids (taken back when the hold holding them is released)',
+        takeBacks.map((t) => ({ batch: t.batchId, kind: t.kind, operation: t.operationKey, owed: t.amount, pending: t.pending })),
+      );
     section(
       ctx,
       'Subscriptions',
