@@ -3,7 +3,7 @@ import { asc, eq, sql } from 'drizzle-orm';
 import { MAX_CREDITS } from '@/config/credits';
 import { creditBalances, jobRuns } from '@/lib/server/db/schema';
 import { utcDateKey, addUtcDays } from '@/lib/server/credits/time';
-import { makeUser } from '@tests/helpers/factories';
+import { makeBatch, makeUser } from '@tests/helpers/factories';
 import { expectInvariants } from '@tests/helpers/invariants';
 import { balanceOf } from '@tests/helpers/queries';
 import { createScriptDatabase, jsonOutput, runCli, type ScriptDatabase } from './helpers';
@@ -66,6 +66,28 @@ describe('npm run jobs', () => {
       const [run] = await db.select().from(jobRuns).where(eq(jobRuns.id, summary.jobIds[0]!));
       expect(run).toMatchObject({ referenceDate: yesterday, trigger: 'cli', status: 'succeeded' });
       expect(run!.results).toMatchObject({ users: 1 });
+      await expectInvariants(db);
+    });
+  });
+
+  it('a dry run of expire names the batches it would expire, on the terminal and in --json, and writes nothing', async () => {
+    const yesterday = addUtcDays(new Date(), -1);
+    await t.use(async (db) => {
+      await makeUser(db, { id: 'expiring', now: addUtcDays(new Date(), -40) });
+      await makeBatch(db, { userId: 'expiring', amount: 17, expiresAt: yesterday, now: addUtcDays(new Date(), -40) });
+    });
+
+    const human = await runCli(['jobs', 'expire', '--dry-run'], t.env);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/all 1 batches it would expire, with what each would lose:/);
+    expect(human.stdout).toContain('expiring@example.test');
+
+    const json = jsonOutput<Summary & { preview: { userId: string; amount: number }[] }>(
+      await runCli(['jobs', 'expire', '--dry-run', '--json'], t.env),
+    );
+    expect(json.preview).toMatchObject([{ userId: 'expiring', amount: 17 }]);
+    await t.use(async (db) => {
+      expect(await balanceOf(db, 'expiring')).toBe(17);
       await expectInvariants(db);
     });
   });

@@ -6,14 +6,14 @@ import { env } from '@/env';
 import { JobFailedError } from '@/lib/server/credits/job-runner';
 import { utcDateKey } from '@/lib/server/credits/time';
 import { jobCatalog, jobNames } from '@/lib/server/jobs/catalog';
-import { jobs, type JobDefinition } from '@/lib/server/jobs/registry';
+import { jobs, type JobDefinition, type JobPreview } from '@/lib/server/jobs/registry';
 import type { JobName } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
 import { backfillInstant } from '@/lib/server/usecases/grant-monthly-credits';
 import { withDatabase } from '../database';
 import { createOutput, describeError, fail, usageError, type Output } from '../io';
 import { wholeNumber } from '../options';
-import { printTable, type Cell } from '../../lib/table';
+import { printTable } from '../../lib/table';
 
 type QueryKey = { [J in JobName]: keyof (typeof jobs)[J]['query']['shape'] }[JobName];
 
@@ -83,10 +83,6 @@ function queryFrom(job: JobDefinition, options: JobsOptions) {
 
 type CallOutcome = { jobId: string; hasMore: boolean; counts: Record<string, number>; response: Record<string, unknown> };
 
-/** What a dry run names, for the jobs whose usecase lists it (grant: the first grants it would write). */
-const previewOf = (run: object): Record<string, Cell>[] | undefined =>
-  'preview' in run && Array.isArray(run.preview) ? (run.preview as Record<string, Cell>[]) : undefined;
-
 async function runJobCommand(name: JobName, job: JobDefinition, options: JobsOptions) {
   const out = createOutput(options.json ?? false);
   const query = queryFrom(job, options);
@@ -114,7 +110,7 @@ async function runJobCommand(name: JobName, job: JobDefinition, options: JobsOpt
     duration: Date.now() - started,
     results: summary.totals,
     hasMore: summary.hasMore,
-    ...(summary.preview ? { preview: summary.preview } : {}),
+    ...(summary.preview ? { preview: summary.preview.rows } : {}),
     ...(summary.failedCall ? { error: summary.failedCall } : {}),
   };
   out.result(result, () => {
@@ -126,9 +122,9 @@ async function runJobCommand(name: JobName, job: JobDefinition, options: JobsOpt
     );
     out.line(`  job runs: ${summary.jobIds.join(' ')}`);
     if (summary.preview) {
-      const written = summary.totals.successful ?? 0;
-      out.line(`  ${summary.preview.length < written ? `first ${summary.preview.length} of ${written} grants` : 'grants'} it would write:`);
-      printTable(summary.preview, out.line);
+      const { what, total, rows } = summary.preview;
+      out.line(`  ${rows.length < total ? `the first ${rows.length} of ${total}` : `all ${total}`} ${what}:`);
+      printTable(rows, out.line);
     }
   });
   if (!success) {
@@ -156,7 +152,7 @@ async function callUntilDone(
   let hasMore = false;
   let failedCall: string | null = null;
   let calls = 0;
-  let preview: Record<string, Cell>[] | undefined;
+  let preview: JobPreview | undefined;
   for (let call = 1; ; call++) {
     calls = call;
     const prefix = `[jobs ${p.name} call ${call}]`;
@@ -180,7 +176,7 @@ async function callUntilDone(
         },
       });
       outcome = { jobId: run.jobId, hasMore: run.hasMore, counts: p.job.counts(run), response: p.job.respond(run).body };
-      preview = previewOf(run) ?? preview;
+      preview = p.job.preview(run, p.query) ?? preview;
     } catch (error) {
       const jobId = error instanceof JobFailedError ? ` (job run ${error.jobId})` : '';
       failedCall = `call ${call}${jobId} failed: ${describeError(error instanceof JobFailedError ? error.cause : error)}`;

@@ -44,7 +44,14 @@ export interface JobDefinition<Q extends QuerySchema = QuerySchema, Run extends 
   respond(run: Run): CallOutcome;
   /** What a run adds to the CLI's totals (`failed` among them: any failed row makes the CLI exit 1). */
   counts(run: Run): Record<string, number>;
+  /** What a dry run names for the operator (the CLI prints it): its first rows (users, batches, schedules) and how many in all. */
+  preview(run: Run, query: Partial<z.output<Q>>): JobPreview | null;
 }
+
+export type JobPreview = { what: string; total: number; rows: Record<string, string | number | null>[] };
+
+/** How many schedules a subscription-grants dry run names (its answer lists them all). */
+const PREVIEW_SIZE = 20;
 
 function defineJob<N extends JobName, Q extends QuerySchema, Run extends RunResult>(
   name: N,
@@ -91,6 +98,7 @@ export const jobs = {
       };
     },
     counts: (run) => run.results,
+    preview: (run) => (run.preview ? { what: 'grants it would write', total: run.results.successful, rows: run.preview } : null),
   }),
 
   // GET|POST /api/jobs/credits/expire - the daily expiry job
@@ -121,6 +129,10 @@ export const jobs = {
       };
     },
     counts: (run) => run.results,
+    preview: (run) =>
+      run.preview
+        ? { what: 'batches it would expire, with what each would lose', total: run.results.processedBatches, rows: run.preview }
+        : null,
   }),
 
   // GET|POST /api/cron/subscription-grants - pays out due installments of yearly plans
@@ -153,5 +165,19 @@ export const jobs = {
       progressed: run.processed + run.schedulesTouched > 0,
     }),
     counts: (run) => ({ processed: run.processed, schedulesTouched: run.schedulesTouched, failed: run.failed }),
+    preview: (run, query) =>
+      query.dryRun
+        ? {
+            what: 'schedules it would pay, with their installments and credits',
+            total: run.schedulesTouched,
+            rows: run.grants.slice(0, PREVIEW_SIZE).map((g) => ({
+              userId: g.userId,
+              subscriptionId: g.subscriptionId,
+              scheduleId: g.scheduleId,
+              installments: g.grantsProcessed,
+              credits: g.totalGranted,
+            })),
+          }
+        : null,
   }),
 } satisfies { [J in JobName]: JobDefinition & { name: J } };

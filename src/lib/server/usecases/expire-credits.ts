@@ -26,11 +26,19 @@ export type ExpireCreditsResult = {
     totalReleasedAmount: number;
   };
   hasMore: boolean;
+  /** A dry run: the first batches it would expire, with what each would lose (the counts cover them all). */
+  preview?: ExpirePreview[];
 };
+
+/** A batch a dry run would expire, and what it would lose. */
+export type ExpirePreview = { userId: string; email: string; batchId: number; source: string; expiresAt: string; amount: number };
+
+/** How many batches a dry run names. */
+const PREVIEW_SIZE = 20;
 
 /** A due batch as the walk reads it: the id and expiry as text, exact for the keyset (a bigint id, microseconds). */
 type DueBatch = Pick<CreditBatch, 'userId'> & { id: string; expiresAt: string };
-type ChunkCounts = { batches: number; users: number; expired: number };
+type ChunkCounts = { batches: number; users: number; expired: number; preview: ExpirePreview[] };
 
 /**
  * The daily expiry job: every batch whose `expiresAt` has come (`expiresAt <= now`) loses what is
@@ -43,6 +51,7 @@ type ChunkCounts = { batches: number; users: number; expired: number };
  * once; credits given back to a batch that is due but not yet swept expire in the walk that follows.
  */
 export async function expireCredits(db: Database, params: ExpireCreditsParams): Promise<ExpireCreditsResult> {
+  const preview: ExpirePreview[] = [];
   const run = await runJob(db, 'expire', params, { limit: params.limit ?? null, dryRun: params.dryRun ?? false }, async (ctx) => {
     const holds = await releaseTimedOutHolds(db, ctx);
     const counts = {
@@ -78,6 +87,19 @@ export async function expireCredits(db: Database, params: ExpireCreditsParams): 
         counts.processedBatches += r.batches;
         counts.processedUsers += r.users;
         counts.totalExpiredAmount += Number(r.expired); // a chunk's sum can pass 2^53: a report, never a failure
+        if (ctx.dryRun) {
+          // jsonb orders keys by length and name: put them back in reading order.
+          for (const b of r.preview.slice(0, PREVIEW_SIZE - preview.length)) {
+            preview.push({
+              userId: b.userId,
+              email: b.email,
+              batchId: Number(b.batchId),
+              source: b.source,
+              expiresAt: b.expiresAt,
+              amount: Number(b.amount),
+            });
+          }
+        }
       }
       counts.failed += failed.reduce((sum, group) => sum + group.batchIds.length, 0);
       looked += due.length;
@@ -93,7 +115,13 @@ export async function expireCredits(db: Database, params: ExpireCreditsParams): 
     }
     return { results: counts, hasMore };
   });
-  return { jobId: run.jobId, durationMs: run.durationMs, results: run.results, hasMore: run.hasMore };
+  return {
+    jobId: run.jobId,
+    durationMs: run.durationMs,
+    results: run.results,
+    hasMore: run.hasMore,
+    ...(params.dryRun ? { preview } : {}),
+  };
 }
 
 /**
@@ -201,7 +229,12 @@ async function expireChunk(
     ), ${postLostCredits({ kind: 'expire', key: creditKeysSql.expire, total: 'total_expired', jobId: p.jobId, metadata: null, now })}
     select (select count(*) from expired)::int as batches,
            (select count(distinct user_id) from expired)::int as users,
-           coalesce((select sum(lost) from lost), 0)::bigint as expired`),
+           coalesce((select sum(lost) from lost), 0)::bigint as expired,
+           -- What a dry run names (it is rolled back): the chunk's first batches, with what each loses.
+           (select coalesce(jsonb_agg(jsonb_build_object('userId', l.user_id, 'email', u.email, 'batchId', l.id, 'source', b.source,
+                                                         'expiresAt', b.expires_at, 'amount', l.lost) order by l.user_id, l.id), '[]'::jsonb)
+              from (select * from expired order by user_id, id limit ${PREVIEW_SIZE}) l
+              join users u on u.id = l.user_id join credit_batches b on b.id = l.id) as preview`),
     ),
   );
   return row!;

@@ -118,6 +118,29 @@ describe('expiry', () => {
     await expectInvariants(t.db);
   });
 
+  it('a dry run names the batches it would expire and what each would lose; a real run names none', async () => {
+    const user = await makeUser(t.db);
+    // Burned first (older, same expiry): the spend empties it, and it expires losing nothing.
+    const spent = await makeBatch(t.db, { userId: user.id, amount: 5, expiresAt: expiry, now: granted });
+    const full = await makeBatch(t.db, { userId: user.id, amount: 25, expiresAt: expiry, now: granted });
+    await consumeCredits(t.db, { userId: user.id, amount: 5, reason: 'test', idempotencyKey: 'spend-before-expiry', now: granted });
+    const dry = await run(expiry, { dryRun: true, chunkSize: 1 });
+    const named = (dry.preview ?? []).filter((b) => b.userId === user.id);
+    expect(named).toEqual(
+      [spent, full].map((b) => ({
+        userId: user.id,
+        email: user.email,
+        batchId: b.id,
+        source: b.source,
+        expiresAt: expect.any(String),
+        amount: b.id === full.id ? 25 : 0,
+      })),
+    );
+    expect(await balanceOf(t.db, user.id)).toBe(25);
+    expect((await run(expiry)).preview).toBeUndefined();
+    await expectInvariants(t.db);
+  });
+
   it('one user with corrupted data fails alone; the others expire', async () => {
     const healthy = await makeUser(t.db, { id: 'a-healthy' });
     const corrupt = await makeUser(t.db, { id: 'b-corrupt' });
