@@ -7,7 +7,7 @@ import { reserveCredits } from '@/lib/server/usecases/reserve-credits';
 import { at, makeBatch, makeUser } from '@tests/helpers/factories';
 import { expectInvariants } from '@tests/helpers/invariants';
 import { balanceOf, ledgerOf } from '@tests/helpers/queries';
-import { createScriptDatabase, runCli, type ScriptDatabase } from './helpers';
+import { createScriptDatabase, runCli, runShell, type ScriptDatabase } from './helpers';
 
 let t: ScriptDatabase;
 beforeAll(async () => {
@@ -141,4 +141,29 @@ it('inspect user shows the credits held by work in progress and its open holds, 
   expect(human.stdout).toMatch(/Balance \d+ \+ held 12/);
   expect(human.stdout).toContain('inspect-hold');
   await t.use((db) => expectInvariants(db));
+});
+
+it('a real void on a terminal asks first: "no" writes nothing (exit 1), "yes" voids', async () => {
+  const jobId = await t.use(async (db) => {
+    await makeUser(db, { id: 'tty-user' });
+    const run = await grantMonthlyCredits(db, { trigger: 'test', now: new Date() });
+    expect(run.results.successful).toBeGreaterThanOrEqual(1); // the new user, and any other not yet granted this month
+    return run.jobId;
+  });
+  // `script` gives the command a terminal, as an operator's shell would; the answer is typed into it.
+  const onTerminal = (answer: string) =>
+    runShell(`printf '${answer}\\n' | script -qec "npm run -s credits -- admin void-run --job-run ${jobId}" /dev/null`, t.env);
+
+  const refused = await onTerminal('no');
+  expect(refused.stdout).toMatch(/Void \d+ credits from \d+ batches\? Type yes to go on:/);
+  expect(refused.stdout).toContain('Not confirmed: nothing was written');
+  expect(refused.code).toBe(1);
+  expect(await t.use((db) => balanceOf(db, 'tty-user'))).toBe(50);
+
+  const confirmed = await onTerminal('yes');
+  expect(confirmed.code, confirmed.stdout).toBe(0);
+  await t.use(async (db) => {
+    expect(await balanceOf(db, 'tty-user')).toBe(0);
+    await expectInvariants(db);
+  });
 });

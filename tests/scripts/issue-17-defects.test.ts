@@ -138,6 +138,8 @@ describe('the documented pipes work', () => {
       'processedUsers',
       'totalExpiredAmount',
       'failed',
+      'releasedHolds',
+      'totalReleasedAmount',
     ]);
   });
 });

@@ -181,11 +181,13 @@ async function previewBatches(
 ): Promise<VoidPreviewBatch[]> {
   const rows = await queryRows<VoidPreviewBatch>(
     db,
-    sql`select b.user_id as "userId", u.email, b.id as "batchId", b.source, b.remaining
-          from credit_batches b join users u on u.id = b.user_id
+    // No alias and no join: `liveBatchOfRun` names credit_batches' columns bare (a join with users would make `id` ambiguous).
+    sql`select user_id as "userId", (select u.email from users u where u.id = credit_batches.user_id) as email,
+               id as "batchId", source, remaining
+          from credit_batches
          where ${liveBatchOfRun(p.jobRunId, p.now)}
-           ${p.userId === undefined ? sql`` : sql`and b.user_id = ${p.userId}`}
-         order by b.user_id, b.id limit ${p.size}`,
+           ${p.userId === undefined ? sql`` : sql`and user_id = ${p.userId}`}
+         order by user_id, id limit ${p.size}`,
   );
   return rows.map((row) => ({ ...row, batchId: Number(row.batchId), remaining: Number(row.remaining) }));
 }
