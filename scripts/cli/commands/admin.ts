@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 import { eq, sql } from 'drizzle-orm';
 import { creditsConfig } from '@/config/credits';
 import { env } from '@/env';
-import { jobTransaction } from '@/lib/server/credits/job-runner';
+import { DRY_RUN_PREVIEW_SIZE, jobTransaction } from '@/lib/server/credits/job-runner';
 import { planInForceAt } from '@/lib/server/credits/plans-in-force';
 import { subscriptions } from '@/lib/server/db/schema';
 import { queryRows } from '@/lib/server/db/sql';
@@ -31,9 +31,6 @@ function safeUsername() {
     return 'unknown';
   }
 }
-
-/** How many batches a preview names (the totals count them all). */
-const PREVIEW_SIZE = 20;
 
 const dryRunOption = () => new Option('--dry-run', 'show what it would write, and write nothing');
 const jsonOption = () => new Option('--json', 'print the result as one JSON document on stdout (human lines on stderr)');
@@ -63,7 +60,7 @@ async function batchesTouched(db: Database, operationKey: string) {
     db,
     sql`select b.id as "batchId", b.source, l.delta::int as delta, b.remaining::int as remaining, b.expires_at as "expiresAt"
           from credit_ledger l join credit_batches b on b.id = l.batch_id
-         where l.operation_key = ${operationKey} order by b.id limit ${PREVIEW_SIZE}`,
+         where l.operation_key = ${operationKey} order by b.id limit ${DRY_RUN_PREVIEW_SIZE}`,
   );
 }
 
@@ -186,7 +183,7 @@ async function voidRun(o: VoidOptions) {
       reason: o.reason,
       actor: actor(),
       chunkSize: env().CREDITS_CHUNK_SIZE,
-      previewSize: PREVIEW_SIZE,
+      previewSize: DRY_RUN_PREVIEW_SIZE,
       onChunk: (p: { users: number; batches: number; voidedAmount: number }) =>
         out.progress(`[void-run] users ${p.users}, batches ${p.batches}, credits ${p.voidedAmount}`),
     };

@@ -43,6 +43,9 @@ export type JobOutcome<R> = {
  */
 export const RUN_PRESUMED_DEAD_AFTER_MS = 15 * 60_000;
 
+/** How many rows a dry run names (grants, batches, schedules); its counts cover them all. */
+export const DRY_RUN_PREVIEW_SIZE = 20;
+
 export class JobFailedError extends Error {
   readonly code = 'JOB_FAILED' as const;
   constructor(

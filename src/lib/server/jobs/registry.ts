@@ -2,7 +2,7 @@ import 'server-only';
 import { z } from 'zod';
 import type { JobName } from '@/lib/server/db/schema';
 import type { Database } from '@/lib/server/db/types';
-import type { JobOptions } from '@/lib/server/credits/job-runner';
+import { DRY_RUN_PREVIEW_SIZE, type JobOptions } from '@/lib/server/credits/job-runner';
 import type { CallOutcome } from '@/lib/server/http/continuation';
 import { clampedInt, flag } from '@/lib/server/http/query';
 import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits';
@@ -49,9 +49,6 @@ export interface JobDefinition<Q extends QuerySchema = QuerySchema, Run extends 
 }
 
 export type JobPreview = { what: string; total: number; rows: Record<string, string | number | null>[] };
-
-/** How many schedules a subscription-grants dry run names (its answer lists them all). */
-const PREVIEW_SIZE = 20;
 
 function defineJob<N extends JobName, Q extends QuerySchema, Run extends RunResult>(
   name: N,
@@ -170,7 +167,7 @@ export const jobs = {
         ? {
             what: 'schedules it would pay, with their installments and credits',
             total: run.schedulesTouched,
-            rows: run.grants.slice(0, PREVIEW_SIZE).map((g) => ({
+            rows: run.grants.slice(0, DRY_RUN_PREVIEW_SIZE).map((g) => ({
               userId: g.userId,
               subscriptionId: g.subscriptionId,
               scheduleId: g.scheduleId,

@@ -3,7 +3,15 @@ import { sql } from 'drizzle-orm';
 import type { Database } from '@/lib/server/db/types';
 import type { CreditBatch } from '@/lib/server/db/schema';
 import { queryRows } from '@/lib/server/db/sql';
-import { inlined, runJob, withBalancesLocked, writeChunk, type JobContext, type JobOptions } from '@/lib/server/credits/job-runner';
+import {
+  DRY_RUN_PREVIEW_SIZE,
+  inlined,
+  runJob,
+  withBalancesLocked,
+  writeChunk,
+  type JobContext,
+  type JobOptions,
+} from '@/lib/server/credits/job-runner';
 import { creditKeysSql } from '@/lib/server/credits/keys';
 import { postLostCredits } from '@/lib/server/credits/posting';
 
@@ -32,9 +40,6 @@ export type ExpireCreditsResult = {
 
 /** A batch a dry run would expire, and what it would lose. */
 export type ExpirePreview = { userId: string; email: string; batchId: number; source: string; expiresAt: string; amount: number };
-
-/** How many batches a dry run names. */
-const PREVIEW_SIZE = 20;
 
 /** A due batch as the walk reads it: the id and expiry as text, exact for the keyset (a bigint id, microseconds). */
 type DueBatch = Pick<CreditBatch, 'userId'> & { id: string; expiresAt: string };
@@ -81,7 +86,7 @@ export async function expireCredits(db: Database, params: ExpireCreditsParams): 
       // user's balance is settled once rather than once per expiry instant. (A dry run writes nothing:
       // it would meet those batches again further along the walk and count them twice.)
       const { results, failed } = await writeChunk(db, ctx, byUser, (tx, groups) =>
-        expireChunk(tx, { groups, now: ctx.now, jobId: ctx.jobId, wholeUsers: !ctx.dryRun }),
+        expireChunk(tx, { groups, now: ctx.now, jobId: ctx.jobId, dryRun: ctx.dryRun }),
       );
       for (const r of results) {
         counts.processedBatches += r.batches;
@@ -89,7 +94,7 @@ export async function expireCredits(db: Database, params: ExpireCreditsParams): 
         counts.totalExpiredAmount += Number(r.expired); // a chunk's sum can pass 2^53: a report, never a failure
         if (ctx.dryRun) {
           // jsonb orders keys by length and name: put them back in reading order.
-          for (const b of r.preview.slice(0, PREVIEW_SIZE - preview.length)) {
+          for (const b of r.preview.slice(0, DRY_RUN_PREVIEW_SIZE - preview.length)) {
             preview.push({
               userId: b.userId,
               email: b.email,
@@ -195,15 +200,22 @@ function groupByUser(batches: DueBatch[]): { userId: string; batchIds: string[] 
   return [...groups].map(([userId, batchIds]) => ({ userId, batchIds }));
 }
 
+// What a dry run names (it is rolled back): the chunk's first batches, with what each loses. A real run
+// skips it: the expiry job's chunk statement is its hot path.
+const previewOfExpired = sql`(select coalesce(jsonb_agg(jsonb_build_object('userId', l.user_id, 'email', u.email, 'batchId', l.id, 'source', b.source,
+                                                         'expiresAt', b.expires_at, 'amount', l.lost) order by l.user_id, l.id), '[]'::jsonb)
+              from (select * from expired order by user_id, id limit ${DRY_RUN_PREVIEW_SIZE}) l
+              join users u on u.id = l.user_id join credit_batches b on b.id = l.id)`;
+
 async function expireChunk(
   tx: Database,
-  p: { groups: { userId: string; batchIds: string[] }[]; now: Date; jobId: string; wholeUsers: boolean },
+  p: { groups: { userId: string; batchIds: string[] }[]; now: Date; jobId: string; dryRun: boolean },
 ): Promise<ChunkCounts> {
   const userIds = p.groups.map((group) => group.userId);
   const now = p.now.toISOString();
   const batchIds = JSON.stringify(p.groups.flatMap((group) => group.batchIds));
   // Read through the per-user live-batch index (expired_at is null and remaining > 0).
-  const sameUsers = p.wholeUsers
+  const sameUsers = !p.dryRun
     ? sql`union
       select b.id from credit_batches b
        where b.user_id in (select value from jsonb_array_elements_text(${JSON.stringify(userIds)}::jsonb))
@@ -230,11 +242,7 @@ async function expireChunk(
     select (select count(*) from expired)::int as batches,
            (select count(distinct user_id) from expired)::int as users,
            coalesce((select sum(lost) from lost), 0)::bigint as expired,
-           -- What a dry run names (it is rolled back): the chunk's first batches, with what each loses.
-           (select coalesce(jsonb_agg(jsonb_build_object('userId', l.user_id, 'email', u.email, 'batchId', l.id, 'source', b.source,
-                                                         'expiresAt', b.expires_at, 'amount', l.lost) order by l.user_id, l.id), '[]'::jsonb)
-              from (select * from expired order by user_id, id limit ${PREVIEW_SIZE}) l
-              join users u on u.id = l.user_id join credit_batches b on b.id = l.id) as preview`),
+           ${p.dryRun ? previewOfExpired : sql`'[]'::jsonb`} as preview`),
     ),
   );
   return row!;

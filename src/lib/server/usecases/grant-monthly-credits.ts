@@ -7,7 +7,7 @@ import { queryRows } from '@/lib/server/db/sql';
 import { lockBalances } from '@/lib/server/credits/balances';
 import { postGrantedBatches } from '@/lib/server/credits/posting';
 import { creditKeysSql } from '@/lib/server/credits/keys';
-import { runJob, writeChunk, type JobOptions } from '@/lib/server/credits/job-runner';
+import { DRY_RUN_PREVIEW_SIZE, runJob, writeChunk, type JobOptions } from '@/lib/server/credits/job-runner';
 import { addUtcDays, utcDateKey } from '@/lib/server/credits/time';
 import { planEnds, planInForceDuringMonth } from '@/lib/server/credits/plans-in-force';
 
@@ -73,9 +73,6 @@ export type GrantMonthlyCreditsResult = {
 /** A grant a dry run would write. */
 export type GrantPreview = { userId: string; email: string; key: string; amount: number };
 
-/** How many grants a dry run names. */
-const PREVIEW_SIZE = 20;
-
 type ChunkCounts = { due: number; granted: number; credits: number; preview: GrantPreview[] };
 
 /**
@@ -115,7 +112,15 @@ export async function grantMonthlyCredits(db: Database, params: GrantMonthlyCred
         const userIds = await nextUsers(db, cursor, size, existedAt);
         if (userIds.length === 0) break;
         const { results, failed } = await writeChunk(db, ctx, userIds, (tx, ids) =>
-          grantChunk(tx, { userIds: ids, now: ctx.now, jobId: ctx.jobId, plans, config, backfill: params.backfill ?? false }),
+          grantChunk(tx, {
+            userIds: ids,
+            now: ctx.now,
+            jobId: ctx.jobId,
+            plans,
+            config,
+            backfill: params.backfill ?? false,
+            dryRun: ctx.dryRun,
+          }),
         );
         for (const r of results) {
           counts.processed += r.due;
@@ -124,7 +129,7 @@ export async function grantMonthlyCredits(db: Database, params: GrantMonthlyCred
           counts.creditsGranted += Number(r.credits); // a chunk's sum can pass 2^53 (a count, not a balance): never fail a committed run on it
           if (ctx.dryRun) {
             // jsonb orders keys by name: put them back in reading order.
-            for (const g of r.preview.slice(0, PREVIEW_SIZE - preview.length))
+            for (const g of r.preview.slice(0, DRY_RUN_PREVIEW_SIZE - preview.length))
               preview.push({ userId: g.userId, email: g.email, key: g.key, amount: Number(g.amount) });
           }
         }
@@ -180,9 +185,14 @@ function plansForSql(config: CreditsConfig) {
  * `lifetime:{id}:{YYYY-MM}`, `free:{userId}:{YYYY-MM}`); `on conflict do nothing` makes a repeated or
  * concurrent run skip what is already granted. Month arithmetic runs in the session's UTC time zone.
  */
+// What a dry run names (it is rolled back): the chunk's first grants, in user order. A real run skips it:
+// the grant job's chunk statement is its hot path.
+const previewOfGrants = sql`(select coalesce(jsonb_agg(jsonb_build_object('userId', user_id, 'email', (select email from users u where u.id = user_id), 'key', idempotency_key, 'amount', amount) order by user_id, idempotency_key), '[]'::jsonb)
+              from (select * from inserted order by user_id, idempotency_key limit ${DRY_RUN_PREVIEW_SIZE}) first)`;
+
 async function grantChunk(
   tx: Database,
-  p: { userIds: string[]; now: Date; jobId: string; plans: string; config: CreditsConfig; backfill: boolean },
+  p: { userIds: string[]; now: Date; jobId: string; plans: string; config: CreditsConfig; backfill: boolean; dryRun: boolean },
 ): Promise<ChunkCounts> {
   await lockBalances(tx, p.userIds);
   const now = p.now.toISOString();
@@ -255,9 +265,7 @@ async function grantChunk(
     select (select count(*) from due)::int as due,
            (select count(*) from inserted)::int as granted,
            coalesce((select sum(amount) from inserted), 0)::bigint as credits,
-           -- What a dry run names (it is rolled back): the chunk's first grants, in user order.
-           (select coalesce(jsonb_agg(jsonb_build_object('userId', user_id, 'email', (select email from users u where u.id = user_id), 'key', idempotency_key, 'amount', amount) order by user_id, idempotency_key), '[]'::jsonb)
-              from (select * from inserted order by user_id, idempotency_key limit ${PREVIEW_SIZE}) first) as preview`,
+           ${p.dryRun ? previewOfGrants : sql`'[]'::jsonb`} as preview`,
   );
   return row!;
 }
