@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { jobCatalog } from '@/lib/server/jobs/catalog';
-import type { JobName } from '@/lib/server/db/schema';
+import type { BenchJob } from './core';
 import { percentile } from './consume';
 
 export type RouteServerOptions = {
@@ -34,7 +34,8 @@ export type RouteFigures = {
   serverPeakRssMb: number | null;
 };
 
-type Job = JobName;
+// The jobs the bench seeds data for and measures (core.ts's `benchJobs`): the ones that move credits.
+type Job = BenchJob;
 
 /**
  * What a cron call costs beyond its job, split into what Next itself adds and what our route code adds,
@@ -112,6 +113,9 @@ async function startServer(url: string, options: RouteServerOptions, secret: str
       CRON_MAX_CONTINUATIONS: '0',
       BETTER_AUTH_SECRET: randomBytes(24).toString('hex'),
       BETTER_AUTH_URL: `http://127.0.0.1:${options.port}`,
+      // Production refuses to start without them; the jobs measured here send no mail.
+      SMTP_URL: 'smtp://127.0.0.1:2525',
+      MAIL_FROM: 'Bench <bench@localhost>',
       ...(options.chunkSize ? { CREDITS_CHUNK_SIZE: String(options.chunkSize) } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],

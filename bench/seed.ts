@@ -95,7 +95,7 @@ export async function seedChunk(db: Database, p: { from: number; to: number; cal
              lateral (select case when i % 10 in (6, 7) then 'monthly' when i % 10 = 8 then 'yearly' when i % 10 = 9 then 'lifetime' else 'free' end as seg) s`);
     await t.execute(sql`
       insert into users (id, name, email, email_verified, created_at, updated_at)
-      select user_id, 'Bench User ' || i, 'user' || i || '@' || ${BENCH_EMAIL_DOMAIN}, false, at, at from bench_chunk order by i`);
+      select user_id, 'Bench User ' || i, 'user' || i || '@' || ${BENCH_EMAIL_DOMAIN}, true, at, at from bench_chunk order by i`);
     await t.execute(sql`
       insert into subscriptions (id, user_id, plan_id, billing, status, anchor_at, ends_at, created_at, updated_at)
       select sub_id, user_id,

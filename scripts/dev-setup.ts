@@ -1,6 +1,6 @@
 // Runs before `next dev` (npm run dev): on the first run it writes .env.local with generated secrets,
 // then validates the environment, migrates the database, seeds demo data into an empty one, and
-// prints a curl line to try the cron routes at once.
+// prints curl lines to try the cron routes (with the secret itself only on that first run).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { count } from 'drizzle-orm';
@@ -42,9 +42,12 @@ runMain(async () => {
     console.log(`\n✔ Database ready: ${handle.description}${seeded}`);
     if (created) console.log(`✔ Wrote ${ENV_FILE} with a generated CRON_SECRET and Basic-auth credentials`);
     if (CRON_SECRET) {
+      // The secret is shown once, when it was just generated; afterwards a terminal (or a CI log, a
+      // screen share) only ever sees where to find it.
+      const bearer = created ? CRON_SECRET : `<CRON_SECRET from ${ENV_FILE}>`;
       console.log('\nTry the cron routes once the server is up:');
-      console.log(`  curl -s -H "Authorization: Bearer ${CRON_SECRET}" http://localhost:${port}/api/jobs/credits/grant`);
-      console.log(`  curl -s -H "Authorization: Bearer ${CRON_SECRET}" http://localhost:${port}/api/cron/subscription-grants`);
+      console.log(`  curl -s -H "Authorization: Bearer ${bearer}" http://localhost:${port}/api/jobs/credits/grant`);
+      console.log(`  curl -s -H "Authorization: Bearer ${bearer}" http://localhost:${port}/api/cron/subscription-grants`);
       console.log(
         `  curl -s -u ${CRON_JOBS_USERNAME ?? 'cron'}:<CRON_JOBS_PASSWORD from ${ENV_FILE}> http://localhost:${port}/api/jobs/credits/expire\n`,
       );

@@ -19,11 +19,27 @@ export const envSchema = z
     CRON_JOBS_PASSWORD: secret('CRON_JOBS_PASSWORD'),
     /** Signs Better Auth's sessions. Required in production; `npm run dev` generates one into .env.local. */
     BETTER_AUTH_SECRET: secret('BETTER_AUTH_SECRET'),
-    /** The app's public URL, used by the auth library for redirects and cookies. */
+    /**
+     * The request header in which the hosting proxy puts the client's address (one address, replacing
+     * whatever the client sent): `cf-connecting-ip` behind Cloudflare, `x-real-ip` behind an nginx that
+     * sets it. Unset: on Vercel `x-vercel-forwarded-for`, elsewhere none (per-address rate limits are off).
+     */
+    TRUSTED_IP_HEADER: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .regex(/^[a-z0-9-]+$/, 'TRUSTED_IP_HEADER must be a header name such as cf-connecting-ip')
+      .optional(),
+    /**
+     * The app's public URL, used by the auth library for redirects, cookies and the links it mails.
+     * Required in production (on Vercel too: a preview's links must not point at production); in
+     * development it defaults to http://localhost:$PORT.
+     */
     BETTER_AUTH_URL: z.url({ error: 'BETTER_AUTH_URL must be a URL such as http://localhost:3000' }).optional(),
     /**
      * E-mails of the admin console's admins, comma-separated (`ops@example.com, cto@example.com`): a user
-     * signing up or in with one of them gets the `admin` role. Compared case-insensitively.
+     * with one of them gets the `admin` role once the address is verified, or at a later sign-in.
+     * Compared case-insensitively.
      */
     ADMIN_EMAILS: z
       .string()
@@ -70,17 +86,38 @@ export const envSchema = z
      * (outside production) the labelled test checkout. Webhooks of every configured provider are accepted whatever this says.
      */
     PAYMENTS_PROVIDER: z.enum(['stripe', 'creem', 'test']).optional(),
+    /**
+     * Where mail goes: an SMTP URL (`smtps://user:pass@smtp.example.com:465`, `smtp://…:587` for
+     * STARTTLS). Any provider with SMTP works (SES, Postmark, Resend, Mailgun, your own). Required in
+     * production; unset in development, mail lands in the dev outbox (console and /dev/mail).
+     */
+    SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'SMTP_URL must be an smtp:// or smtps:// URL' }).optional(),
+    /** The sender of every mail, `Name <address>`; required in production (a provider refuses unknown senders). */
+    MAIL_FROM: z.string().min(3).optional(),
+    /** Development only: where the dev outbox keeps the last messages (git-ignored). */
+    DEV_MAIL_DIR: z.string().min(1).default('.data/dev-mail'),
     /** Set by Vercel: `production`, `preview` or `development`. */
     VERCEL_ENV: z.string().optional(),
     /** Set by Vercel: the project's production domain, without `https://`. */
     VERCEL_PROJECT_PRODUCTION_URL: z.string().optional(),
   })
   .superRefine((env, ctx) => {
-    if (env.NODE_ENV === 'production' && !env.BETTER_AUTH_SECRET && !process.env.NEXT_PHASE?.includes('build')) {
+    // `next build` runs with NODE_ENV=production but serves nobody: the server checks these at start.
+    const serving = env.NODE_ENV === 'production' && !process.env.NEXT_PHASE?.includes('build');
+    if (serving && !env.BETTER_AUTH_SECRET) {
       ctx.addIssue({
         code: 'custom',
         path: ['BETTER_AUTH_SECRET'],
         message: 'BETTER_AUTH_SECRET is required in production (openssl rand -hex 32)',
+      });
+    }
+    // Without it Better Auth guesses the site's URL from each request's Host header, so a forged Host
+    // could steer its redirects, the origins it trusts and the links it mails.
+    if (serving && !env.BETTER_AUTH_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['BETTER_AUTH_URL'],
+        message: "BETTER_AUTH_URL is required in production: the app's public URL, such as https://app.example.com",
       });
     }
     if (env.NODE_ENV === 'production' && env.PAYMENTS_PROVIDER === 'test') {
@@ -89,6 +126,16 @@ export const envSchema = z
         path: ['PAYMENTS_PROVIDER'],
         message: 'PAYMENTS_PROVIDER=test (the test checkout) is refused in production',
       });
+    }
+    if (serving && !env.SMTP_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SMTP_URL'],
+        message: 'SMTP_URL is required in production: sign-up, password reset and receipts are sent by mail (docs/mail.md)',
+      });
+    }
+    if (serving && !env.MAIL_FROM) {
+      ctx.addIssue({ code: 'custom', path: ['MAIL_FROM'], message: 'MAIL_FROM is required in production, e.g. "Acme <billing@acme.com>"' });
     }
     if (Boolean(env.CRON_JOBS_USERNAME) !== Boolean(env.CRON_JOBS_PASSWORD)) {
       ctx.addIssue({

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EnvError, parseEnv } from '@/env';
 
 const strong = 'x'.repeat(32);
@@ -43,11 +43,52 @@ describe('the env module', () => {
     expect(message).not.toContain('\n');
   });
 
+  it('reads TRUSTED_IP_HEADER as a lower-cased header name and refuses anything else', () => {
+    expect(parseEnv({}).TRUSTED_IP_HEADER).toBeUndefined();
+    expect(parseEnv({ TRUSTED_IP_HEADER: ' CF-Connecting-IP ' }).TRUSTED_IP_HEADER).toBe('cf-connecting-ip');
+    expect(messageOf({ TRUSTED_IP_HEADER: 'x-real-ip, x-forwarded-for' })).toContain('TRUSTED_IP_HEADER must be a header name');
+  });
+
   it('treats empty strings as unset, as .env files write them', () => {
     expect(parseEnv({ CRON_SECRET: '', DATABASE_URL: '' }).CRON_SECRET).toBeUndefined();
   });
 
   it('accepts a Basic-auth password that contains colons', () => {
     expect(parseEnv({ CRON_JOBS_USERNAME: 'cron', CRON_JOBS_PASSWORD: `a:b:${strong}` }).CRON_JOBS_PASSWORD).toBe(`a:b:${strong}`);
+  });
+
+  describe('in production', () => {
+    afterEach(() => vi.unstubAllEnvs());
+    const production = {
+      NODE_ENV: 'production',
+      BETTER_AUTH_SECRET: strong,
+      BETTER_AUTH_URL: 'https://app.example.com',
+      SMTP_URL: 'smtps://u:p@smtp.example.com:465',
+      MAIL_FROM: 'Acme <no-reply@example.com>',
+    };
+
+    it('starts with the auth secret and the public URL', () => {
+      expect(parseEnv(production).BETTER_AUTH_URL).toBe('https://app.example.com');
+    });
+
+    it('refuses to start without BETTER_AUTH_URL, saying what to set', () => {
+      const message = messageOf({ ...production, BETTER_AUTH_URL: '' });
+      expect(message).toContain('BETTER_AUTH_URL is required in production');
+      expect(message).toContain('https://app.example.com');
+      expect(message).not.toContain('\n');
+    });
+
+    it('refuses to start without BETTER_AUTH_SECRET', () => {
+      expect(messageOf({ ...production, BETTER_AUTH_SECRET: undefined })).toContain('BETTER_AUTH_SECRET is required in production');
+    });
+
+    it('lets `next build` run without either: the server checks them when it starts', () => {
+      vi.stubEnv('NEXT_PHASE', 'phase-production-build');
+      expect(parseEnv({ NODE_ENV: 'production' }).BETTER_AUTH_URL).toBeUndefined();
+    });
+
+    it('asks for neither outside production', () => {
+      expect(parseEnv({ NODE_ENV: 'development' }).BETTER_AUTH_URL).toBeUndefined();
+    });
   });
 });

@@ -12,6 +12,7 @@ export const helpExamples: Record<string, string[]> = {
   ],
   'jobs expire': [`npm run -s jobs -- expire --dry-run --json | jq .results`],
   'jobs subscription-grants': [`${cli} jobs subscription-grants --catch-up 36`],
+  'jobs expiring-soon': [`${cli} jobs expiring-soon --dry-run --json | jq .preview`],
   'inspect runs': [`${cli} inspect runs --job grant --limit 5`],
   'inspect run': [`${cli} inspect run ${lastGrantRun}`],
   'inspect user': [

@@ -1,29 +1,28 @@
 import Link from 'next/link';
+import { getTranslations } from 'next-intl/server';
 import { creditsConfig } from '@/config/credits';
 import { getCurrentUser } from '@/lib/server/auth/session';
 import styles from './home.module.css';
 
 export default async function HomePage() {
-  const user = await getCurrentUser();
+  const [user, t] = await Promise.all([getCurrentUser(), getTranslations('home')]);
   return (
     <section className={styles.hero}>
-      <h1>Credits SaaS Starter</h1>
-      <p>Prepaid credits: granted by plans and packs, spent in burn-down order, expired on time, driven by cron routes.</p>
-      <p className={styles.muted}>
-        New accounts receive {creditsConfig.signupBonus.credits} bonus credits and {creditsConfig.freeTier.credits} free credits each month.
-      </p>
+      <h1>{t('title')}</h1>
+      <p>{t('lead')}</p>
+      <p className={styles.muted}>{t('welcome', { bonus: creditsConfig.signupBonus.credits, monthly: creditsConfig.freeTier.credits })}</p>
       <div className={styles.actions}>
         {user ? (
           <Link href="/credits" className={styles.primary}>
-            See your credits
+            {t('seeCredits')}
           </Link>
         ) : (
           <>
             <Link href="/sign-up" className={styles.primary}>
-              Create an account
+              {t('signUp')}
             </Link>
-            <Link href="/sign-in">Sign in</Link>
-            <Link href="/credits">Your credits</Link>
+            <Link href="/sign-in">{t('signIn')}</Link>
+            <Link href="/credits">{t('yourCredits')}</Link>
           </>
         )}
       </div>

@@ -1,58 +1,62 @@
 import Link from 'next/link';
+import { getTranslations } from 'next-intl/server';
 import { signOut } from '@/app/(auth)/actions';
+import { getRequestLocales } from '@/i18n/request';
 import { getCurrentUser } from '@/lib/server/auth/session';
 import { hasAdminRole } from '@/lib/server/auth/roles';
 import { getDb } from '@/lib/server/db';
-import { getRequestFormatters } from '@/lib/server/request-format';
 import { getCreditBalance } from '@/lib/server/usecases/get-credit-balance';
+import { LanguageSwitcher } from './language-switcher';
 import styles from './app-header.module.css';
 
-/** The bar on every page: the balance badge and sign-out for a signed-in user, sign-in links for anyone else. */
+/** The bar on every page: the balance badge and sign-out for a signed-in user, sign-in links for anyone else; the languages. */
 export async function AppHeader() {
-  const user = await getCurrentUser();
+  const [user, t, { locale }] = await Promise.all([getCurrentUser(), getTranslations('header'), getRequestLocales()]);
   return (
     <header className={styles.header}>
       <div className={styles.inner}>
         <Link href="/" className={styles.brand}>
-          Credits Starter
+          {t('brand')}
         </Link>
         {user ? <SignedIn userId={user.id} email={user.email} isAdmin={hasAdminRole(user.role)} /> : <SignedOut />}
+        <LanguageSwitcher current={locale} />
       </div>
     </header>
   );
 }
 
 async function SignedIn({ userId, email, isAdmin }: { userId: string; email: string; isAdmin: boolean }) {
-  const [balance, format] = await Promise.all([getDb().then((db) => getCreditBalance(db, { userId })), getRequestFormatters()]);
+  const [balance, t] = await Promise.all([getDb().then((db) => getCreditBalance(db, { userId })), getTranslations('header')]);
   return (
     <nav className={styles.nav}>
       {isAdmin && (
         <Link href="/admin" data-testid="admin-link">
-          Admin
+          {t('admin')}
         </Link>
       )}
-      <Link href="/pricing">Pricing</Link>
-      <Link href="/billing">Billing</Link>
-      <Link href="/credits" className={styles.badge} data-testid="balance-badge" title="Your credit balance">
-        {format.credits(balance)} credits
+      <Link href="/pricing">{t('pricing')}</Link>
+      <Link href="/billing">{t('billing')}</Link>
+      <Link href="/credits" className={styles.badge} data-testid="balance-badge" title={t('balanceTitle')}>
+        {t('balance', { count: balance })}
       </Link>
       <span className={styles.email}>{email}</span>
       <form action={signOut}>
         <button type="submit" className={styles.linkButton}>
-          Sign out
+          {t('signOut')}
         </button>
       </form>
     </nav>
   );
 }
 
-function SignedOut() {
+async function SignedOut() {
+  const t = await getTranslations('header');
   return (
     <nav className={styles.nav}>
-      <Link href="/pricing">Pricing</Link>
-      <Link href="/sign-in">Sign in</Link>
+      <Link href="/pricing">{t('pricing')}</Link>
+      <Link href="/sign-in">{t('signIn')}</Link>
       <Link href="/sign-up" className={styles.cta}>
-        Sign up
+        {t('signUp')}
       </Link>
     </nav>
   );

@@ -70,7 +70,7 @@ const lifetimePlan = z.object({
 export const creditsConfigSchema = z
   .object({
     signupBonus: z.object({
-      /** Granted once, when a user is created (key `signup:{userId}`). */
+      /** Granted once, when the user's e-mail address is verified (key `signup:{userId}`). */
       credits: creditAmount,
       validityDays,
       category,
@@ -113,6 +113,13 @@ export const creditsConfigSchema = z
           .max(7 * 24 * 3600),
       })
       .refine((holds) => holds.defaultTtlSeconds <= holds.maxTtlSeconds, { message: 'defaultTtlSeconds must be at most maxTtlSeconds' }),
+    expiryNotices: z.object({
+      /**
+       * The daily "credits expiring soon" mail names every batch that expires within this many days
+       * (and has credits left), once per batch. 1…90.
+       */
+      daysAhead: z.number().int().min(1).max(90),
+    }),
   })
   .refine(
     (config) => new Set([...config.plans, ...config.packs].map((product) => product.id)).size === config.plans.length + config.packs.length,
@@ -184,6 +191,7 @@ export const creditsConfig: CreditsConfig = creditsConfigSchema.parse({
   ],
   demoActionCost: 10,
   holds: { defaultTtlSeconds: 15 * 60, maxTtlSeconds: 24 * 3600 },
+  expiryNotices: { daysAhead: 7 },
 });
 
 export function findPlan(config: CreditsConfig, planId: string): Plan | undefined {

@@ -1,30 +1,7 @@
 // Dates are stored and computed in UTC. Server components do not know the browser's time zone, so
-// pages format in the locale the browser asks for (Accept-Language) and show times in UTC, labelled
-// as such: the same instants the engine uses (a free month ends at 00:00 UTC on the 1st).
-
-const FALLBACK_LOCALE = 'en-US';
-
-/** The first locale of an Accept-Language header (by q-value) that this runtime can format, else en-US. */
-export function pickLocale(acceptLanguage: string | null | undefined): string {
-  const ranked = (acceptLanguage ?? '')
-    .split(',')
-    .map((part, index) => {
-      const [tag = '', ...params] = part.trim().split(';');
-      const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-      return { tag: tag.trim(), q: q ? Number(q.slice(2)) : 1, index };
-    })
-    .filter(({ tag, q }) => tag !== '' && tag !== '*' && Number.isFinite(q) && q > 0)
-    .sort((a, b) => b.q - a.q || a.index - b.index);
-  for (const { tag } of ranked) {
-    try {
-      const [supported] = Intl.DateTimeFormat.supportedLocalesOf(tag);
-      if (supported) return supported;
-    } catch {
-      // Not a well-formed language tag: try the next one.
-    }
-  }
-  return FALLBACK_LOCALE;
-}
+// pages format in the request's locale (src/i18n/request.ts: the page's language, in the browser's
+// regional variant of it) and show times in UTC, labelled as such: the same instants the engine uses
+// (a free month ends at 00:00 UTC on the 1st).
 
 export type Formatters = {
   locale: string;
@@ -41,4 +18,11 @@ export function createFormatters(locale: string): Formatters {
     dateTime: (date) => `${dateTime.format(date)} UTC`,
     credits: (amount) => number.format(amount),
   };
+}
+
+/** `$19.00` from minor units: the currency's own number of decimals (none for JPY), in `locale`. */
+export function formatPrice(locale: string, price: { amount: number; currency: string }): string {
+  const format = new Intl.NumberFormat(locale, { style: 'currency', currency: price.currency.toUpperCase() });
+  const decimals = format.resolvedOptions().maximumFractionDigits ?? 2;
+  return format.format(price.amount / 10 ** decimals);
 }

@@ -14,7 +14,7 @@ vi.mock('next/navigation', () => ({
 
 const { signIn, signUp } = await import('@/app/(auth)/actions');
 
-const initial = { error: null, name: '', email: '' };
+const initial = { error: null, notice: null, name: '', email: '' };
 const form = (fields: Record<string, string>) => {
   const data = new FormData();
   for (const [name, value] of Object.entries(fields)) data.set(name, value);
@@ -28,18 +28,23 @@ beforeEach(() => {
 });
 
 describe('sign-up', () => {
-  it('a valid form creates the account with the normalized email and goes to the credits page', async () => {
-    await expect(signUp(initial, form({ name: ' Ann ', email: ' Ann@Example.TEST ', password: 'correct horse' }))).rejects.toThrow(
-      'redirect /credits',
-    );
+  it('a valid form creates the account with the normalized email, its link coming back to the credits page, and says to check the inbox', async () => {
+    expect(await signUp(initial, form({ name: ' Ann ', email: ' Ann@Example.TEST ', password: 'correct horse' }))).toEqual({
+      error: null,
+      notice: 'Check your inbox: we have sent a link to ann@example.test. Open it to confirm your address and receive your credits.',
+      name: ' Ann ',
+      email: ' Ann@Example.TEST ',
+    });
     expect(api.signUpEmail).toHaveBeenCalledWith({
-      body: { name: 'Ann', email: 'ann@example.test', password: 'correct horse' },
+      body: { name: 'Ann', email: 'ann@example.test', password: 'correct horse', callbackURL: '/credits' },
       headers: expect.any(Headers),
     });
   });
 
   it.each([
     [{ name: '', email: 'ann@example.test', password: 'correct horse' }, 'Enter your name.'],
+    [{ name: 'x'.repeat(101), email: 'ann@example.test', password: 'correct horse' }, 'Use at most 100 characters for the name.'],
+    [{ name: 'Ann\nAdmin', email: 'ann@example.test', password: 'correct horse' }, 'Use no line breaks or control characters in the name.'],
     [{ name: 'Ann', email: 'not-an-email', password: 'correct horse' }, 'Enter a valid email address.'],
     [{ name: 'Ann', email: 'ann@example.test', password: 'short' }, 'Use at least 8 characters for the password.'],
     [{ name: 'Ann', email: 'ann@example.test' }, 'Choose a password.'],
@@ -48,10 +53,10 @@ describe('sign-up', () => {
     expect(api.signUpEmail).not.toHaveBeenCalled();
   });
 
-  it('a taken email is refused in words, with what was typed (as typed, not normalized)', async () => {
-    api.signUpEmail.mockRejectedValue(refused('USER_ALREADY_EXISTS'));
+  it('a refusal is shown in words, with what was typed (as typed, not normalized)', async () => {
+    api.signUpEmail.mockRejectedValue(refused('PASSWORD_TOO_SHORT'));
     expect(await signUp(initial, form({ name: 'Ann', email: ' Ann@Example.TEST', password: 'correct horse' }))).toEqual({
-      error: 'An account with this email already exists. Sign in instead.',
+      error: 'PASSWORD_TOO_SHORT from Better Auth',
       name: 'Ann',
       email: ' Ann@Example.TEST',
     });
@@ -68,7 +73,10 @@ describe('sign-up', () => {
 describe('sign-in', () => {
   it('valid credentials sign in and go to the credits page', async () => {
     await expect(signIn(initial, form({ email: 'ann@example.test', password: 'pw' }))).rejects.toThrow('redirect /credits');
-    expect(api.signInEmail).toHaveBeenCalledWith({ body: { email: 'ann@example.test', password: 'pw' }, headers: expect.any(Headers) });
+    expect(api.signInEmail).toHaveBeenCalledWith({
+      body: { email: 'ann@example.test', password: 'pw', callbackURL: '/credits' },
+      headers: expect.any(Headers),
+    });
   });
 
   it('the page that sent the user to sign in (next=/pricing) is where the user returns; another site never is', async () => {
@@ -78,9 +86,9 @@ describe('sign-in', () => {
     await expect(signIn(initial, form({ email: 'ann@example.test', password: 'pw', next: '//evil.example' }))).rejects.toThrow(
       'redirect /credits',
     );
-    await expect(
-      signUp(initial, form({ name: 'Ann', email: 'ann@example.test', password: 'correct horse', next: '/billing' })),
-    ).rejects.toThrow('redirect /billing');
+    // A sign-up's verification link comes back there too.
+    await signUp(initial, form({ name: 'Ann', email: 'ann@example.test', password: 'correct horse', next: '/billing' }));
+    expect(api.signUpEmail.mock.calls[0]![0].body.callbackURL).toBe('/billing');
   });
 
   it('a wrong password is refused in words, with the email typed back and no name', async () => {
@@ -103,8 +111,15 @@ describe('sign-in', () => {
     expect(api.signInEmail).not.toHaveBeenCalled();
   });
 
-  it('another refusal under 500 shows Better Auth’s own message', async () => {
+  it('the right password for an unverified address says a new link was sent', async () => {
     api.signInEmail.mockRejectedValue(refused('EMAIL_NOT_VERIFIED'));
-    expect((await signIn(initial, form({ email: 'ann@example.test', password: 'pw' }))).error).toBe('EMAIL_NOT_VERIFIED from Better Auth');
+    expect((await signIn(initial, form({ email: 'ann@example.test', password: 'pw' }))).error).toBe(
+      'Confirm your email address first: we have just sent you a new link.',
+    );
+  });
+
+  it('another refusal under 500 shows Better Auth’s own message', async () => {
+    api.signInEmail.mockRejectedValue(refused('BANNED_USER'));
+    expect((await signIn(initial, form({ email: 'ann@example.test', password: 'pw' }))).error).toBe('BANNED_USER from Better Auth');
   });
 });

@@ -52,7 +52,7 @@ it('the bench seed writes exactly the rows that createUser and startSubscription
   for (let i = 1; i <= users; i++) {
     const plan = planOf(i);
     const at = plan === 'pro-yearly' ? calendar.yearlyAt : calendar.signupAt;
-    const user = await createUser(real.db, { email: `user${i}@bench.invalid`, name: `Bench User ${i}`, now: at });
+    const user = await createUser(real.db, { email: `user${i}@bench.invalid`, name: `Bench User ${i}`, emailVerified: true, now: at });
     if (plan) await startSubscription(real.db, { userId: user.id, planId: plan, subscriptionId: `bench-sub-${i}`, now: at });
   }
   const [a, b] = await Promise.all([snapshot(seeded.db), snapshot(real.db)]);

@@ -9,6 +9,7 @@ import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits
 import { checkInvariants } from '@/lib/server/usecases/check-invariants';
 import { launchChromium } from './helpers/browser';
 import { startApp, type App } from './helpers/app';
+import { signUpAndVerify } from './helpers/accounts';
 
 // The admin console in a real browser (Debian's Chromium) against the production build on Postgres,
 // with its first admin named by ADMIN_EMAILS.
@@ -46,11 +47,7 @@ async function waitForText(page: Page, testId: string, text: string) {
 
 async function signUp(page: Page, email: string) {
   await page.goto(`${app.baseUrl}/sign-up`);
-  await page.fill('input[name=name]', email.split('@')[0]!);
-  await page.fill('input[name=email]', email);
-  await page.fill('input[name=password]', password);
-  await page.click('button[type=submit]');
-  await page.waitForURL('**/credits');
+  await signUpAndVerify(page, app, { name: email.split('@')[0]!, email, password });
 }
 
 it('a user gets 404 at /admin; the admin sees last night’s run, adjusts a user’s credits, finds it in the ledger and the audit, and voids the run after its preview', async () => {
@@ -73,6 +70,7 @@ it('a user gets 404 at /admin; the admin sees last night’s run, adjusts a user
       id: `seeded-${randomBytes(4).toString('hex')}`,
       email: `seeded-${randomBytes(4).toString('hex')}@example.test`,
       name: 'Seeded',
+      emailVerified: true,
     });
     ({ jobId } = await grantMonthlyCredits(handle.db, { trigger: 'vercel-cron' }));
   } finally {

@@ -6,6 +6,7 @@ import { launchChromium } from './helpers/browser';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { creditsConfig } from '@/config/credits';
 import { startApp, type App } from './helpers/app';
+import { signUpAndVerify } from './helpers/accounts';
 import { waitFor } from './helpers/runs';
 
 // Pricing → test checkout → credits and billing, in a real browser (Debian's Chromium, driven by
@@ -30,13 +31,15 @@ afterAll(async () => {
 const credits = (n: number) => new Intl.NumberFormat('en-US').format(n);
 const textOf = async (page: Page, testId: string) => (await page.getByTestId(testId).first().textContent())?.trim();
 
-async function signUp(page: Page, baseUrl: string) {
-  await page.goto(`${baseUrl}/sign-up`);
-  await page.fill('input[name=name]', 'Buyer');
-  await page.fill('input[name=email]', `buyer-${randomBytes(4).toString('hex')}@example.test`);
-  await page.fill('input[name=password]', 'correct horse battery staple');
-  await page.click('button[type=submit]');
-  await page.waitForURL('**/credits');
+const buyer = () => ({
+  name: 'Buyer',
+  email: `buyer-${randomBytes(4).toString('hex')}@example.test`,
+  password: 'correct horse battery staple',
+});
+
+async function signUp(page: Page, app: App) {
+  await page.goto(`${app.baseUrl}/sign-up`);
+  await signUpAndVerify(page, app, buyer());
 }
 
 /** From the pricing page through the test checkout's Pay button to the success page. */
@@ -75,11 +78,8 @@ describe('without keys, outside production', () => {
     await page.click('a[href^="/sign-in?next="]');
     await page.waitForURL('**/sign-in?next=**');
     await page.click('a[href^="/sign-up?next="]');
-    await page.fill('input[name=name]', 'Buyer');
-    await page.fill('input[name=email]', `buyer-${randomBytes(4).toString('hex')}@example.test`);
-    await page.fill('input[name=password]', 'correct horse battery staple');
-    await page.click('button[type=submit]');
-    await page.waitForURL('**/pricing');
+    // The verification link comes back to the pricing page.
+    await signUpAndVerify(page, app, buyer(), '**/pricing');
     expect(await textOf(page, 'test-checkout-banner')).toContain('Test checkout — no real payment');
     expect(await textOf(page, 'product-pack-500')).toContain('$5.00');
     expect(await textOf(page, 'product-pro-monthly')).toContain('$19.00 / month');
@@ -113,7 +113,7 @@ describe('without keys, outside production', () => {
 
   it('a monthly plan bought through the test checkout is the current plan on the billing page, and can be set to cancel', async () => {
     const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1100, height: 900 } });
-    await signUp(page, app.baseUrl);
+    await signUp(page, app);
 
     await buyThroughTestCheckout(page, app.baseUrl, 'pro-monthly');
     expect(await textOf(page, 'credits-added')).toBe('+1,000 credits');
@@ -152,7 +152,7 @@ describe('in production without keys', () => {
 
   it('the pricing page shows the prices but nothing can be bought, and there is no test checkout', async () => {
     const page = await browser.newPage({ locale: 'en-US' });
-    await signUp(page, app.baseUrl);
+    await signUp(page, app);
     await page.goto(`${app.baseUrl}/pricing`);
     expect(await page.getByTestId('test-checkout-banner').count()).toBe(0);
     expect(await page.content()).toContain('Payments are not set up on this site yet');

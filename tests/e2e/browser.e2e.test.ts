@@ -11,6 +11,7 @@ import { users } from '@/lib/server/db/schema';
 import { addUtcDays, addUtcMonths } from '@/lib/server/credits/time';
 import { startSubscription } from '@/lib/server/usecases/start-subscription';
 import { startApp, type App } from './helpers/app';
+import { signUpAndVerify } from './helpers/accounts';
 
 // A real browser (Debian's Chromium, driven by playwright-core) against the production build on Postgres.
 const SCREENSHOT = path.resolve(import.meta.dirname, '../../test-results/credits-page.png');
@@ -60,13 +61,9 @@ it('a newcomer signs up, sees the welcome credits, spends some, cannot overspend
   await page.goto(`${app.baseUrl}/credits`);
   expect(new URL(page.url()).pathname).toBe('/sign-in');
 
-  // Sign up: the bonus and the free month are on the page and in the header.
+  // Sign up and open the mailed link: the bonus and the free month are on the page and in the header.
   await page.goto(`${app.baseUrl}/sign-up`);
-  await page.fill('input[name=name]', 'E2E User');
-  await page.fill('input[name=email]', email);
-  await page.fill('input[name=password]', 'correct horse battery staple');
-  await page.click('button[type=submit]');
-  await page.waitForURL('**/credits');
+  await signUpAndVerify(page, app, { name: 'E2E User', email, password: 'correct horse battery staple' });
   expect(await textOf(page, 'balance')).toBe(credits(welcome));
   expect(await textOf(page, 'balance-badge')).toBe(`${credits(welcome)} credits`);
   const history = await textOf(page, 'history');

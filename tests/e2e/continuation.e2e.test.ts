@@ -22,7 +22,7 @@ const asVercelCron = ['-H', `Authorization: Bearer ${CRON_SECRET}`, '-A', 'verce
 async function seedUsers(db: DatabaseHandle['db'], n: number, prefix: string) {
   const rows = Array.from({ length: n }, (_, i) => {
     const id = `${prefix}-${String(i).padStart(4, '0')}`;
-    return { id, email: `${id}@example.test`, name: id };
+    return { id, email: `${id}@example.test`, name: id, emailVerified: true };
   });
   await db.insert(users).values(rows);
   return rows.map((r) => r.id);

@@ -26,7 +26,7 @@ const asBasic = ['-u', `${CRON_USER}:${CRON_PASSWORD}`];
 async function seedUsers(n: number, prefix = 'e2e-user') {
   const rows = Array.from({ length: n }, (_, i) => {
     const id = `${prefix}-${String(i).padStart(4, '0')}`;
-    return { id, email: `${id}@example.test`, name: id };
+    return { id, email: `${id}@example.test`, name: id, emailVerified: true };
   });
   await handle.db.insert(users).values(rows);
 }

@@ -41,10 +41,13 @@ export function recordingProvider(id: PaymentProviderId = 'stripe', options: { m
   };
 }
 
-/** Runs `work` with NODE_ENV=production (and the secret production requires), then restores the environment. */
+/** Runs `work` with NODE_ENV=production (and the settings production requires), then restores the environment. */
 export async function inProduction<T>(work: () => Promise<T>): Promise<T> {
   vi.stubEnv('NODE_ENV', 'production');
   vi.stubEnv('BETTER_AUTH_SECRET', 'a-production-secret-of-32-chars!');
+  vi.stubEnv('BETTER_AUTH_URL', 'https://app.example.com');
+  vi.stubEnv('SMTP_URL', 'smtp://127.0.0.1:2525');
+  vi.stubEnv('MAIL_FROM', 'Acme <no-reply@acme.test>');
   resetEnvCache();
   try {
     return await work();

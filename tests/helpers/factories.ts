@@ -8,28 +8,38 @@ import { createUser } from '@/lib/server/usecases/create-user';
 
 let counter = 0;
 
-/** A user with no credits at all (no sign-up bonus): the blank page most engine tests start from. */
-export async function makeUser(db: Database, overrides: { id?: string; now?: Date } = {}) {
+/**
+ * A user with no credits at all (no sign-up bonus): the blank page most engine tests start from. A real
+ * account, so its address is verified (the grant job gives free credits to verified users only);
+ * `emailVerified: false` makes a sign-up that never clicked its link.
+ */
+export async function makeUser(db: Database, overrides: { id?: string; now?: Date; emailVerified?: boolean } = {}) {
   counter += 1;
   const id = overrides.id ?? `user-${randomUUID()}`;
   const [user] = await db
     .insert(users)
-    .values({ id, email: `${id}@example.test`, name: `User ${counter}`, createdAt: overrides.now ?? new Date() })
+    .values({
+      id,
+      email: `${id}@example.test`,
+      name: `User ${counter}`,
+      emailVerified: overrides.emailVerified ?? true,
+      createdAt: overrides.now ?? new Date(),
+    })
     .returning();
   return user!;
 }
 
 /** A user holding the admin role of the console (no credits). */
-export async function makeAdmin(db: Database, overrides: { id?: string; now?: Date } = {}) {
+export async function makeAdmin(db: Database, overrides: { id?: string; now?: Date; emailVerified?: boolean } = {}) {
   const user = await makeUser(db, overrides);
   const [admin] = await db.update(users).set({ role: 'admin' }).where(eq(users.id, user.id)).returning();
   return admin!;
 }
 
-/** A user created the way the app creates them: with the sign-up bonus and the free month. */
+/** A user created the way the app creates them, with a verified address: with the sign-up bonus and the free month. */
 export function makeRegisteredUser(db: Database, now: Date) {
   counter += 1;
-  return createUser(db, { email: `registered-${randomUUID()}@example.test`, name: `Registered ${counter}`, now });
+  return createUser(db, { email: `registered-${randomUUID()}@example.test`, name: `Registered ${counter}`, emailVerified: true, now });
 }
 
 /** A batch granted through the real primitive; any field can be set. */

@@ -50,9 +50,24 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
   return runScript('credits', args, env);
 }
 
-/** Runs `npm run <script>` the way npm does (tsx with the react-server condition), without npm's overhead. */
-export function runScript(file: string, args: string[], env: Record<string, string> = {}): Promise<ScriptResult> {
-  return run(path.join(root, 'node_modules/.bin/tsx'), ['--conditions=react-server', `scripts/${file}.ts`, ...args], env);
+/**
+ * Runs `npm run <script>` the way npm does (tsx with the react-server condition), without npm's overhead.
+ * `cwd`: another project directory to run in (its own .env files); the repository's tsconfig still resolves `@/`.
+ * An `undefined` in `env` removes that variable.
+ */
+export function runScript(
+  file: string,
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  { cwd = root }: { cwd?: string } = {},
+): Promise<ScriptResult> {
+  const elsewhere = cwd !== root;
+  return run(
+    path.join(root, 'node_modules/.bin/tsx'),
+    ['--conditions=react-server', elsewhere ? path.join(root, 'scripts', `${file}.ts`) : `scripts/${file}.ts`, ...args],
+    elsewhere ? { TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.json'), ...env } : env,
+    cwd,
+  );
 }
 
 /** Runs a shell command line exactly as an operator would type it (`npm run -s … | jq …`), in the repository. */
@@ -60,10 +75,10 @@ export function runShell(commandLine: string, env: Record<string, string> = {}):
   return run('bash', ['-o', 'pipefail', '-c', commandLine], env);
 }
 
-function run(command: string, args: string[], env: Record<string, string>): Promise<ScriptResult> {
+function run(command: string, args: string[], env: Record<string, string | undefined>, cwd = root): Promise<ScriptResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
-      cwd: root,
+      cwd,
       env: { ...process.env, DATABASE_URL: '', CRON_TIME_BUDGET_MS: '20000', CREDITS_CHUNK_SIZE: '1000', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

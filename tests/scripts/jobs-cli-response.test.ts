@@ -27,6 +27,7 @@ describe('npm run jobs prints each call as the route answers it', () => {
       ['processedBatches', 'processedUsers', 'totalExpiredAmount', 'failed', 'releasedHolds', 'totalReleasedAmount'],
     ],
     ['subscription-grants', ['processed', 'schedulesTouched', 'failed', 'jobId', 'duration', 'hasMore', 'grants'], null],
+    ['expiring-soon', ['success', 'jobId', 'duration', 'results', 'hasMore'], ['users', 'batches', 'credits', 'failed']],
   ] as const)('%s: the same keys in the same order as its route', async (job, keys, resultKeys) => {
     if (job === 'subscription-grants') {
       await t.use(async (db) => {

@@ -63,6 +63,7 @@ describe('the scheduler', () => {
       { name: 'grant', path: '/api/jobs/credits/grant', schedule: '0 1 * * *' },
       { name: 'subscription-grants', path: '/api/cron/subscription-grants', schedule: '0 2 * * *' },
       { name: 'expire', path: '/api/jobs/credits/expire', schedule: '0 4 * * *' },
+      { name: 'expiring-soon', path: '/api/jobs/credits/expiring-soon', schedule: '0 9 * * *' },
     ]);
   });
 
@@ -78,6 +79,7 @@ describe('the scheduler', () => {
       { job: 'grant', at: '2026-03-10T01:00:00.000Z' },
       { job: 'subscription-grants', at: '2026-03-10T02:00:00.000Z' },
       { job: 'expire', at: '2026-03-10T04:00:00.000Z' },
+      { job: 'expiring-soon', at: '2026-03-10T09:00:00.000Z' },
       { job: 'grant', at: '2026-03-11T01:00:00.000Z' },
       { job: 'subscription-grants', at: '2026-03-11T02:00:00.000Z' },
       { job: 'expire', at: '2026-03-11T04:00:00.000Z' },
@@ -86,6 +88,7 @@ describe('the scheduler', () => {
       '2026-03-12T01:00:00.000Z',
       '2026-03-12T02:00:00.000Z',
       '2026-03-12T04:00:00.000Z',
+      '2026-03-11T09:00:00.000Z',
     ]);
     await scheduler.stop();
   });

@@ -24,7 +24,7 @@ type QueryKey = { [J in JobName]: keyof (typeof jobs)[J]['query']['shape'] }[Job
 const queryFlags: Record<QueryKey, { flag: string; help: string; boolean?: true }> = {
   limit: {
     flag: '--limit <n>',
-    help: 'per call: items looked at (users for grant, due batches for expire, schedules for subscription-grants); clamped like the route',
+    help: 'per call: items looked at (users for grant and expiring-soon, due batches for expire, schedules for subscription-grants); clamped like the route',
   },
   catchUp: { flag: '--catch-up <n>', help: 'installments per schedule per call (clamped to 1…36; default 12)' },
   dryRun: {

@@ -1,6 +1,7 @@
 'use client';
 import { useActionState, type ReactNode } from 'react';
 import Link from 'next/link';
+import { useTranslations } from 'next-intl';
 import type { AdminActionState } from './action-state';
 import formStyles from '@/components/form.module.css';
 import styles from './admin.module.css';
@@ -20,6 +21,7 @@ type Props = {
 /** An admin action's form: the server action answers with a message and the key for the next submission. */
 export function ActionForm({ action, idempotencyKey, submitLabel, hidden = {}, children, secondary, testId }: Props) {
   const [state, formAction, pending] = useActionState(action, { status: 'idle', message: null, key: idempotencyKey });
+  const t = useTranslations('admin');
   return (
     <form action={formAction} className={styles.row} data-testid={testId}>
       <input type="hidden" name="key" value={state.key} />
@@ -28,7 +30,7 @@ export function ActionForm({ action, idempotencyKey, submitLabel, hidden = {}, c
       ))}
       {children}
       <button className={secondary ? formStyles.secondary : formStyles.button} type="submit" disabled={pending}>
-        {pending ? 'Working…' : submitLabel}
+        {pending ? t('working') : submitLabel}
       </button>
       {state.message && (
         <p

@@ -1,6 +1,7 @@
 'use server';
 import { revalidatePath } from 'next/cache';
 import { redirect } from 'next/navigation';
+import { getTranslations } from 'next-intl/server';
 import { z } from 'zod';
 import { requireUser } from '@/lib/server/auth/session';
 import { getDb } from '@/lib/server/db';
@@ -23,14 +24,12 @@ export const changeRenewal = validatedAction(
   async ({ subscriptionId, cancel }): Promise<RenewalState> => {
     const user = await requireUser('/billing');
     const result = await setCancelAtPeriodEnd(await getDb(), { userId: user.id, subscriptionId, cancel });
-    if (!result.ok) return { status: 'refused', message: result.message };
+    const t = await getTranslations('billing.renewal');
+    if (!result.ok) return { status: 'refused', message: t(`refusals.${result.reason}`) };
     revalidatePath('/billing');
-    return {
-      status: 'done',
-      message: cancel ? 'Your plan will stop at the end of the period you paid for.' : 'Your plan will renew as before.',
-    };
+    return { status: 'done', message: t(cancel ? 'canceled' : 'resumed') };
   },
-  (): RenewalState => ({ status: 'refused', message: 'That did not work. Reload the page and try again.' }),
+  (message): RenewalState => ({ status: 'refused', message }),
 );
 
 /** Manage subscription: the provider's own portal (payment method, invoices). */

@@ -1,10 +1,12 @@
 import type { Metadata } from 'next';
+import type { ReactNode } from 'react';
 import Link from 'next/link';
+import { getTranslations } from 'next-intl/server';
 import type { Formatters } from '@/lib/format';
 import { requireUser } from '@/lib/server/auth/session';
 import { getDb } from '@/lib/server/db';
 import { getRequestFormatters } from '@/lib/server/request-format';
-import { getBillingSummary, type BillingPayment, type CurrentPlan, type PaymentState } from '@/lib/server/usecases/get-billing-summary';
+import { getBillingSummary, type BillingPayment, type CurrentPlan } from '@/lib/server/usecases/get-billing-summary';
 import { formatPrice } from '@/app/pricing/products';
 import { openBillingPortal } from './actions';
 import { RenewalForm } from './renewal-form';
@@ -12,36 +14,32 @@ import formStyles from '@/components/form.module.css';
 import styles from './billing.module.css';
 import table from '@/components/table.module.css';
 
-export const metadata: Metadata = { title: 'Billing' };
-
-const billingLabels: Record<CurrentPlan['billing'], string> = { monthly: 'Billed monthly', yearly: 'Billed yearly', lifetime: 'Paid once' };
-const paymentStateLabels: Record<PaymentState, string> = {
-  paid: 'Paid',
-  partly_refunded: 'Partly refunded',
-  refunded: 'Refunded',
-  disputed: 'Disputed',
-};
+export async function generateMetadata(): Promise<Metadata> {
+  return { title: (await getTranslations('billing'))('title') };
+}
 
 export default async function BillingPage() {
   const user = await requireUser('/billing');
-  const [summary, format] = await Promise.all([getDb().then((db) => getBillingSummary(db, user.id)), getRequestFormatters()]);
+  const [summary, format, t] = await Promise.all([
+    getDb().then((db) => getBillingSummary(db, user.id)),
+    getRequestFormatters(),
+    getTranslations('billing'),
+  ]);
   return (
     <div className={styles.page}>
-      <h1>Billing</h1>
+      <h1>{t('title')}</h1>
       <section className={styles.card} data-testid="current-plan">
-        <h2>Your plan</h2>
+        <h2>{t('yourPlan')}</h2>
         {summary.plan ? (
           <PlanDetails plan={summary.plan} format={format} />
         ) : (
-          <p>
-            You are on the free tier. <Link href="/pricing">See the plans</Link>
-          </p>
+          <p>{t.rich('freeTier', { link: (chunks) => <Link href="/pricing">{chunks}</Link> })}</p>
         )}
       </section>
       <section className={styles.card}>
-        <h2>Payments</h2>
+        <h2>{t('payments.title')}</h2>
         {summary.payments.length === 0 ? (
-          <p className={styles.muted}>No payments yet.</p>
+          <p className={styles.muted}>{t('payments.none')}</p>
         ) : (
           <Payments payments={summary.payments} format={format} />
         )}
@@ -50,30 +48,33 @@ export default async function BillingPage() {
   );
 }
 
-function PlanDetails({ plan, format }: { plan: CurrentPlan; format: Formatters }) {
-  const periodEnd = plan.currentPeriodEnd ? <Time date={plan.currentPeriodEnd} format={format} /> : null;
+async function PlanDetails({ plan, format }: { plan: CurrentPlan; format: Formatters }) {
+  const t = await getTranslations('billing');
+  const time = (date: Date) =>
+    function TimeTag(chunks: ReactNode) {
+      return <time dateTime={date.toISOString()}>{chunks}</time>;
+    };
   return (
     <>
       <p className={styles.planName}>
-        <strong data-testid="plan-name">{plan.name}</strong> · {billingLabels[plan.billing]}
-        {plan.provider === 'test' && <span className={styles.testTag}>test checkout</span>}
+        <strong data-testid="plan-name">{plan.name}</strong> · {t(`cadence.${plan.billing}`)}
+        {plan.provider === 'test' && <span className={styles.testTag}>{t('testTag')}</span>}
       </p>
       <p data-testid="plan-status">
-        {plan.state === 'active' && 'Active'}
-        {plan.state === 'past_due' && 'Past due: the last payment failed. No new credits until it is paid.'}
-        {plan.state === 'cancels_at_period_end' && <>Cancels on {periodEnd ?? 'the end of the period'}</>}
-        {plan.state === 'canceled' && 'Canceled'}
+        {plan.state === 'cancels_at_period_end'
+          ? plan.currentPeriodEnd
+            ? t.rich('state.cancelsOn', { date: format.dateTime(plan.currentPeriodEnd), time: time(plan.currentPeriodEnd) })
+            : t('state.cancelsAtPeriodEnd')
+          : t(`state.${plan.state}`)}
       </p>
       {plan.renewsAt && (
-        <p className={styles.muted}>
-          Renews on <Time date={plan.renewsAt} format={format} />
-        </p>
+        <p className={styles.muted}>{t.rich('renewsOn', { date: format.dateTime(plan.renewsAt), time: time(plan.renewsAt) })}</p>
       )}
       <div className={styles.actions}>
         {plan.hasPortal && (
           <form action={openBillingPortal}>
             <button className={formStyles.secondary} type="submit">
-              Manage subscription
+              {t('manage')}
             </button>
           </form>
         )}
@@ -83,20 +84,21 @@ function PlanDetails({ plan, format }: { plan: CurrentPlan; format: Formatters }
   );
 }
 
-function Payments({ payments, format }: { payments: BillingPayment[]; format: Formatters }) {
+async function Payments({ payments, format }: { payments: BillingPayment[]; format: Formatters }) {
+  const t = await getTranslations('billing.payments');
   return (
     <div className={table.wrap}>
       <table className={table.table} data-testid="payments">
         <thead>
           <tr>
-            <th scope="col">Date</th>
-            <th scope="col">What</th>
+            <th scope="col">{t('date')}</th>
+            <th scope="col">{t('what')}</th>
             <th scope="col" className={table.num}>
-              Amount
+              {t('amount')}
             </th>
-            <th scope="col">State</th>
+            <th scope="col">{t('state')}</th>
             <th scope="col" className={table.num}>
-              Credits
+              {t('credits')}
             </th>
           </tr>
         </thead>
@@ -104,18 +106,20 @@ function Payments({ payments, format }: { payments: BillingPayment[]; format: Fo
           {payments.map((payment) => (
             <tr key={payment.id}>
               <td>
-                <Time date={payment.paidAt} format={format} />
+                <time dateTime={payment.paidAt.toISOString()}>{format.dateTime(payment.paidAt)}</time>
               </td>
               <td>{payment.productName}</td>
               <td className={table.num}>{formatPrice(format.locale, payment)}</td>
               <td>
-                {paymentStateLabels[payment.state]}
+                {t(`states.${payment.state}`)}
                 {payment.reversals.map((reversal) => (
                   <span key={reversal.id} className={styles.reversal}>
-                    {reversal.kind === 'refund' ? 'Refund' : 'Dispute'} of{' '}
-                    {formatPrice(format.locale, { ...payment, amount: reversal.amount })}: {format.credits(reversal.creditsTakenBack)}{' '}
-                    credits taken back
-                    {reversal.creditsNotRecovered > 0 && `, ${format.credits(reversal.creditsNotRecovered)} already spent`}
+                    {t('reversal', {
+                      kind: reversal.kind,
+                      amount: formatPrice(format.locale, { ...payment, amount: reversal.amount }),
+                      takenBack: reversal.creditsTakenBack,
+                      notRecovered: reversal.creditsNotRecovered,
+                    })}
                   </span>
                 ))}
               </td>
@@ -126,8 +130,4 @@ function Payments({ payments, format }: { payments: BillingPayment[]; format: Fo
       </table>
     </div>
   );
-}
-
-function Time({ date, format }: { date: Date; format: Formatters }) {
-  return <time dateTime={date.toISOString()}>{format.dateTime(date)}</time>;
 }

@@ -2,11 +2,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { revalidatePath } from 'next/cache';
 import { redirect } from 'next/navigation';
+import { getTranslations } from 'next-intl/server';
 import { z } from 'zod';
+import { formError } from '@/i18n/form-errors';
 import { creditsConfig } from '@/config/credits';
-import { getCurrentUser } from '@/lib/server/auth/session';
-import { getRequestFormatters } from '@/lib/server/request-format';
+import { getCurrentUser, requireUser } from '@/lib/server/auth/session';
+import { getDb } from '@/lib/server/db';
+import { setExpiryNotices } from '@/lib/server/usecases/set-expiry-notices';
 import { withCredits } from '@/lib/server/usecases/with-credits';
+import { validatedAction } from '@/lib/server/validated-action';
 import { DEMO_WORK_MS, DemoWorkFailed, MAX_DEMO_RUNS } from './demo';
 
 export type SpendState = {
@@ -30,9 +34,9 @@ export async function spendDemoCredits(_previous: SpendState, formData: FormData
   const user = await getCurrentUser();
   if (!user) redirect('/sign-in');
   const parsed = spendSchema.safeParse({ key: formData.get('key'), runs: formData.get('runs'), fail: formData.get('fail') ?? undefined });
-  if (!parsed.success) return { status: 'invalid', message: `Choose a number of runs between 1 and ${MAX_DEMO_RUNS}.` };
+  const t = await getTranslations('credits.spend');
+  if (!parsed.success) return { status: 'invalid', message: t('invalidRuns', { max: MAX_DEMO_RUNS }) };
   const { key, runs, fail } = parsed.data;
-  const format = await getRequestFormatters();
   const cost = runs * creditsConfig.demoActionCost;
   let result;
   try {
@@ -49,27 +53,48 @@ export async function spendDemoCredits(_previous: SpendState, formData: FormData
     revalidatePath('/credits');
     return {
       status: 'failed',
-      message: `The demo action failed (as you asked), so nothing was spent: the ${format.credits(cost)} credits it held are back in your balance.`,
+      message: t('failed', { count: cost }),
     };
   }
   revalidatePath('/credits');
   if (result.ok) {
-    if (result.replayed)
-      return { status: 'replayed', message: 'This spend was already recorded (the form was sent twice); nothing more was taken.' };
-    return { status: 'spent', message: `Spent ${format.credits(result.captured)} credits.` };
+    if (result.replayed) return { status: 'replayed', message: t('replayed') };
+    return { status: 'spent', message: t('spent', { count: result.captured }) };
   }
   switch (result.reason) {
     case 'insufficient_credits':
       return {
         status: 'insufficient',
-        message: `Not enough credits: this costs ${format.credits(result.requested)} and you have ${format.credits(result.available)} available. Nothing was spent.`,
+        message: t('insufficient', { requested: result.requested, available: result.available }),
       };
     case 'idempotency_conflict':
-      return { status: 'invalid', message: 'This form was already used for another amount. Reload the page and try again.' };
+      return { status: 'invalid', message: t('keyConflict') };
     case 'hold_expired':
     case 'hold_released':
-      return { status: 'failed', message: 'The demo action took too long, so nothing was spent: its credits are back in your balance.' };
+      return { status: 'failed', message: t('timedOut') };
     default:
       throw new Error(`Demo spend failed: ${result.message}`);
   }
 }
+
+/** What the expiry-notices form shows after it ran: the setting now, and a line about it. */
+export type ExpiryNoticesState = { enabled: boolean | null; message: string | null; error: boolean };
+
+const expiryNoticesSchema = z.object({
+  enabled: z.enum(['true', 'false'], formError('formOutOfDate')).transform((value) => value === 'true'),
+});
+
+/** Turns the "credits expiring soon" mail on or off for the signed-in user. */
+export const changeExpiryNotices = validatedAction(
+  expiryNoticesSchema,
+  async ({ enabled }): Promise<ExpiryNoticesState> => {
+    const user = await requireUser('/credits');
+    const result = await setExpiryNotices(await getDb(), { userId: user.id, enabled });
+    const t = await getTranslations('credits.expiryNotices');
+    // A user missing under a live session was deleted meanwhile: the form is out of date.
+    if (!result.ok) return { enabled: null, message: t('failed'), error: true };
+    revalidatePath('/credits');
+    return { enabled: result.enabled, message: result.enabled ? t('turnedOn') : t('turnedOff'), error: false };
+  },
+  (message): ExpiryNoticesState => ({ enabled: null, message, error: true }),
+);

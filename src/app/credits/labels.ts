@@ -1,43 +1,25 @@
+import { getTranslations } from 'next-intl/server';
 import type { CreditSource, LedgerKind } from '@/lib/server/db/schema';
 import type { NextGrant } from '@/lib/server/usecases/get-credit-summary';
 
-export const kindLabels: Record<LedgerKind, string> = {
-  grant: 'Granted',
-  consume: 'Spent',
-  expire: 'Expired',
-  refund: 'Refunded',
-  revoke: 'Payment refunded',
-  adjust: 'Adjusted',
-  void: 'Voided',
-  reserve: 'Reserved',
-  capture: 'Spent from reserved',
-  release: 'Reserved, given back',
-};
-
-export const sourceLabels: Record<CreditSource, string> = {
-  signup: 'Sign-up bonus',
-  free: 'Free monthly credits',
-  subscription: 'Monthly subscription',
-  lifetime: 'Lifetime plan',
-  schedule: 'Yearly plan installment',
-  purchase: 'Credit pack',
-  admin: 'Adjustment',
-};
-
-/** The line under the next grant: which plan it comes from and why. */
-export function describeNextGrant(grant: Pick<NextGrant, 'source' | 'planName'>): string {
-  switch (grant.source) {
-    case 'free':
-      return 'Free monthly credits, while you have no paid plan';
-    case 'subscription':
-      return `${grant.planName}: next billing period`;
-    case 'lifetime':
-      return `${grant.planName}: next month's credits`;
-    case 'schedule':
-      return `${grant.planName}: next installment`;
-  }
+/**
+ * Ledger kinds, credit sources and spending reasons in the request's language (messages: `ledgerKinds`,
+ * `creditSources`, `spendReasons`), shared by the credits page and the admin console.
+ */
+export async function getCreditLabels() {
+  const [kinds, sources, reasons, nextGrant] = await Promise.all([
+    getTranslations('ledgerKinds'),
+    getTranslations('creditSources'),
+    getTranslations('spendReasons'),
+    getTranslations('credits.nextGrant'),
+  ]);
+  return {
+    /** Kinds added after a page was written show as their own name instead of breaking the page. */
+    kind: (kind: LedgerKind | string) => (kinds.has(kind as LedgerKind) ? kinds(kind as LedgerKind) : kind),
+    source: (source: CreditSource | string) => (sources.has(source as CreditSource) ? sources(source as CreditSource) : source),
+    /** A reason a product gave for spending (`demo-action`), or the reason itself when it has no words yet. */
+    reason: (reason: string) => (reasons.has(reason as never) ? reasons(reason as never) : reason),
+    /** The line under the next grant: which plan it comes from and why. */
+    describeNextGrant: (grant: Pick<NextGrant, 'source' | 'planName'>) => nextGrant(`from.${grant.source}`, { plan: grant.planName }),
+  };
 }
-
-export const reasonLabels: Record<string, string> = {
-  'demo-action': 'Demo action',
-};

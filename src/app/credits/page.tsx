@@ -1,5 +1,6 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
+import { getTranslations } from 'next-intl/server';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { creditsConfig } from '@/config/credits';
@@ -9,13 +10,17 @@ import { getDb } from '@/lib/server/db';
 import { getRequestFormatters } from '@/lib/server/request-format';
 import { getCreditHistory, type CreditHistoryEntry } from '@/lib/server/usecases/get-credit-history';
 import { getCreditSummary, type CreditSummary } from '@/lib/server/usecases/get-credit-summary';
+import { getExpiryNotices } from '@/lib/server/usecases/get-expiry-notices';
 import { MAX_DEMO_RUNS } from './demo';
-import { describeNextGrant, kindLabels, reasonLabels, sourceLabels } from './labels';
+import { getCreditLabels } from './labels';
 import { SpendForm } from './spend-form';
+import { ExpiryNoticesForm } from './expiry-notices-form';
 import styles from './credits.module.css';
 import table from '@/components/table.module.css';
 
-export const metadata: Metadata = { title: 'Your credits' };
+export async function generateMetadata(): Promise<Metadata> {
+  return { title: (await getTranslations('credits'))('title') };
+}
 
 const PAGE_SIZE = 20;
 
@@ -28,15 +33,17 @@ export default async function CreditsPage({ searchParams }: PageProps) {
   const user = await requireUser();
   const { cursor } = querySchema.parse(await searchParams);
   const db = await getDb();
-  const [summary, history, format] = await Promise.all([
+  const [summary, history, format, expiryNotices, t] = await Promise.all([
     getCreditSummary(db, { userId: user.id }),
     getCreditHistory(db, { userId: user.id, cursor, pageSize: PAGE_SIZE }),
     getRequestFormatters(),
+    getExpiryNotices(db, { userId: user.id }),
+    getTranslations('credits'),
   ]);
 
   return (
     <div className={styles.page}>
-      <h1>Your credits</h1>
+      <h1>{t('title')}</h1>
       <div className={styles.cards}>
         <BalanceCard summary={summary} format={format} />
         <ExpiryCard summary={summary} format={format} />
@@ -44,109 +51,108 @@ export default async function CreditsPage({ searchParams }: PageProps) {
       </div>
 
       <section className={styles.card}>
-        <h2>Try it: spend credits</h2>
-        <p className={styles.muted}>
-          A stand-in for a feature of your product that costs credits (it runs through <code>withCredits</code>). Each click spends once,
-          even if the form is sent twice.
-        </p>
-        <SpendForm idempotencyKey={randomUUID()} cost={format.credits(creditsConfig.demoActionCost)} maxRuns={MAX_DEMO_RUNS} />
+        <h2>{t('demo.title')}</h2>
+        <p className={styles.muted}>{t.rich('demo.intro', { code: (chunks) => <code>{chunks}</code> })}</p>
+        <SpendForm idempotencyKey={randomUUID()} cost={creditsConfig.demoActionCost} maxRuns={MAX_DEMO_RUNS} />
       </section>
 
       <section className={styles.card}>
-        <h2>History</h2>
+        <h2>{t('expiryNotices.title')}</h2>
+        <ExpiryNoticesForm enabled={expiryNotices} daysAhead={creditsConfig.expiryNotices.daysAhead} />
+      </section>
+
+      <section className={styles.card}>
+        <h2>{t('history.title')}</h2>
         <History entries={history.entries} firstPage={!cursor} format={format} />
-        <nav className={styles.pager} aria-label="History pages">
-          {cursor ? <Link href="/credits">← Newest entries</Link> : <span />}
-          {history.nextCursor && <Link href={`/credits?cursor=${history.nextCursor}`}>Older entries →</Link>}
+        <nav className={styles.pager} aria-label={t('history.pages')}>
+          {cursor ? <Link href="/credits">{t('history.newest')}</Link> : <span />}
+          {history.nextCursor && <Link href={`/credits?cursor=${history.nextCursor}`}>{t('history.older')}</Link>}
         </nav>
       </section>
     </div>
   );
 }
 
-const plural = (n: number, format: Formatters) => `${format.credits(n)} ${n === 1 ? 'credit' : 'credits'}`;
-
-function BalanceCard({ summary, format }: { summary: CreditSummary; format: Formatters }) {
+async function BalanceCard({ summary, format }: { summary: CreditSummary; format: Formatters }) {
+  const t = await getTranslations('credits.balance');
   return (
     <section className={styles.card}>
-      <h2>Balance</h2>
+      <h2>{t('title')}</h2>
       <p className={styles.big} data-testid="balance">
         {format.credits(summary.balance)}
       </p>
       {summary.held > 0 && (
         <p className={styles.muted} data-testid="held">
-          {plural(summary.held, format)} held by work in progress: spent if it succeeds, given back if it fails.
+          {t('held', { count: summary.held })}
         </p>
       )}
-      {summary.available !== summary.balance && (
-        <p className={styles.muted}>
-          {plural(summary.available, format)} spendable right now; the rest has expired and will be cleared tonight.
-        </p>
-      )}
+      {summary.available !== summary.balance && <p className={styles.muted}>{t('spendable', { count: summary.available })}</p>}
       {summary.balance === 0 ? (
-        <p className={styles.muted}>You have no credits left. New ones arrive with your next grant, shown on the right.</p>
+        <p className={styles.muted}>{t('empty')}</p>
       ) : (
         <p className={styles.muted}>
-          {format.credits(summary.totals.granted)} granted · {format.credits(summary.totals.consumed)} spent ·{' '}
-          {format.credits(summary.totals.expired)} expired
+          {t('totals', { granted: summary.totals.granted, spent: summary.totals.consumed, expired: summary.totals.expired })}
         </p>
       )}
     </section>
   );
 }
 
-function ExpiryCard({ summary, format }: { summary: CreditSummary; format: Formatters }) {
+async function ExpiryCard({ summary, format }: { summary: CreditSummary; format: Formatters }) {
   const { nextExpiry, expiringWithin30Days } = summary;
+  const t = await getTranslations('credits.expiry');
   return (
     <section className={styles.card} data-testid="expiry">
-      <h2>Expiring</h2>
+      <h2>{t('title')}</h2>
       {nextExpiry ? (
         <p>
-          <strong>{plural(nextExpiry.amount, format)}</strong> {nextExpiry.amount === 1 ? 'expires' : 'expire'} on{' '}
-          <time dateTime={nextExpiry.date.toISOString()}>{format.dateTime(nextExpiry.date)}</time>
+          {t.rich('next', {
+            count: nextExpiry.amount,
+            strong: (chunks) => <strong>{chunks}</strong>,
+            date: format.dateTime(nextExpiry.date),
+            time: (chunks) => <time dateTime={nextExpiry.date.toISOString()}>{chunks}</time>,
+          })}
         </p>
       ) : (
-        <p>None of your credits expire.</p>
+        <p>{t('none')}</p>
       )}
-      <p className={styles.muted}>
-        {expiringWithin30Days > 0
-          ? `${plural(expiringWithin30Days, format)} in total expire within the next 30 days: spend them first.`
-          : 'Nothing expires in the next 30 days.'}
-      </p>
+      <p className={styles.muted}>{t('within30Days', { count: expiringWithin30Days })}</p>
     </section>
   );
 }
 
-function NextGrantCard({ summary, format }: { summary: CreditSummary; format: Formatters }) {
+async function NextGrantCard({ summary, format }: { summary: CreditSummary; format: Formatters }) {
   const grant = summary.nextGrant;
+  const [t, labels] = await Promise.all([getTranslations('credits.nextGrant'), getCreditLabels()]);
   return (
     <section className={styles.card} data-testid="next-grant">
-      <h2>Next grant</h2>
+      <h2>{t('title')}</h2>
       {grant ? (
         <>
           <p>
-            <strong>{plural(grant.amount, format)}</strong> on{' '}
-            <time dateTime={grant.date.toISOString()}>{format.dateTime(grant.date)}</time>
+            {t.rich('next', {
+              count: grant.amount,
+              strong: (chunks) => <strong>{chunks}</strong>,
+              date: format.dateTime(grant.date),
+              time: (chunks) => <time dateTime={grant.date.toISOString()}>{chunks}</time>,
+            })}
           </p>
-          <p className={styles.muted}>{describeNextGrant(grant)}</p>
+          <p className={styles.muted}>{labels.describeNextGrant(grant)}</p>
         </>
       ) : (
-        <p className={styles.muted}>No grant is scheduled. Subscribe to a plan or buy a credit pack to get more credits.</p>
+        <p className={styles.muted}>{t('none')}</p>
       )}
     </section>
   );
 }
 
-function History({ entries, firstPage, format }: { entries: CreditHistoryEntry[]; firstPage: boolean; format: Formatters }) {
+async function History({ entries, firstPage, format }: { entries: CreditHistoryEntry[]; firstPage: boolean; format: Formatters }) {
+  const [t, labels] = await Promise.all([getTranslations('credits.history'), getCreditLabels()]);
   if (entries.length === 0) {
     return firstPage ? (
-      <p className={styles.empty}>
-        No credit movements yet. Every grant, spend and expiry will be listed here: try the demo action above to see one.
-      </p>
+      <p className={styles.empty}>{t('empty')}</p>
     ) : (
-      <p className={styles.empty}>
-        No older entries. <Link href="/credits">Go back to the newest ones.</Link>
-      </p>
+      <p className={styles.empty}>{t.rich('noOlder', { link: (chunks) => <Link href="/credits">{chunks}</Link> })}</p>
     );
   }
   return (
@@ -154,15 +160,15 @@ function History({ entries, firstPage, format }: { entries: CreditHistoryEntry[]
       <table className={table.table} data-testid="history">
         <thead>
           <tr>
-            <th scope="col">Date</th>
-            <th scope="col">Kind</th>
+            <th scope="col">{t('date')}</th>
+            <th scope="col">{t('kind')}</th>
             <th scope="col" className={table.num}>
-              Amount
+              {t('amount')}
             </th>
             <th scope="col" className={table.num}>
-              Balance after
+              {t('balanceAfter')}
             </th>
-            <th scope="col">Source</th>
+            <th scope="col">{t('source')}</th>
           </tr>
         </thead>
         <tbody>
@@ -178,12 +184,12 @@ function History({ entries, firstPage, format }: { entries: CreditHistoryEntry[]
                   <time dateTime={entry.createdAt.toISOString()}>{format.dateTime(entry.createdAt)}</time>
                 </td>
                 <td>
-                  {kindLabels[entry.kind]}
-                  {reason && <span className={styles.reason}>{reasonLabels[reason] ?? reason}</span>}
-                  {payment && <span className={styles.reason}>payment {payment}</span>}
+                  {labels.kind(entry.kind)}
+                  {reason && <span className={styles.reason}>{labels.reason(reason)}</span>}
+                  {payment && <span className={styles.reason}>{t('payment', { payment })}</span>}
                 </td>
                 {captured !== null ? (
-                  <td className={`${table.num} ${styles.muted}`} title="Taken from your balance when it was reserved">
+                  <td className={`${table.num} ${styles.muted}`} title={t('capturedTitle')}>
                     ({format.credits(captured)})
                   </td>
                 ) : (
@@ -193,7 +199,7 @@ function History({ entries, firstPage, format }: { entries: CreditHistoryEntry[]
                   </td>
                 )}
                 <td className={table.num}>{format.credits(entry.balanceAfter)}</td>
-                <td>{entry.source ? sourceLabels[entry.source] : '—'}</td>
+                <td>{entry.source ? labels.source(entry.source) : '—'}</td>
               </tr>
             );
           })}

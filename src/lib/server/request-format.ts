@@ -1,9 +1,7 @@
 import 'server-only';
 import { cache } from 'react';
-import { headers } from 'next/headers';
-import { createFormatters, pickLocale, type Formatters } from '@/lib/format';
+import { getLocale } from 'next-intl/server';
+import { createFormatters, type Formatters } from '@/lib/format';
 
-/** Formatters in the locale of the current request's Accept-Language header. */
-export const getRequestFormatters = cache(async (): Promise<Formatters> => {
-  return createFormatters(pickLocale((await headers()).get('accept-language')));
-});
+/** Formatters in the current request's locale (the one next-intl formats messages in). */
+export const getRequestFormatters = cache(async (): Promise<Formatters> => createFormatters(await getLocale()));

@@ -4,6 +4,7 @@ import { eq } from 'drizzle-orm';
 import { adminAudit, creditLedger, users } from '@/lib/server/db/schema';
 import { setupTestDatabase } from '@tests/helpers/db';
 import { expectInvariants } from '@tests/helpers/invariants';
+import { sessionCookie, setupMailbox, signUpAndVerify } from '@tests/helpers/accounts';
 
 // The console's pages and actions, called as Next calls them, against the real auth and database: only
 // the request (its cookie) and the cache revalidation are stand-ins. A non-admin or signed-out request
@@ -13,6 +14,7 @@ vi.mock('next/headers', () => ({ headers: async () => new Headers(cookie ? { coo
 vi.mock('next/cache', () => ({ revalidatePath: () => {} }));
 
 const t = setupTestDatabase({ routes: true });
+const mailbox = setupMailbox();
 const { getAuth } = await import('@/lib/server/auth/auth');
 const actions = await import('@/app/admin/actions');
 const { default: AdminJobsPage } = await import('@/app/admin/jobs/page');
@@ -34,9 +36,9 @@ const noQuery = { searchParams: Promise.resolve({}) };
 async function signIn(email: string) {
   const auth = await getAuth();
   const [existing] = await t.db.select().from(users).where(eq(users.email, email));
-  if (!existing) await auth.api.signUpEmail({ body: { name: email, email, password } });
+  if (!existing) await signUpAndVerify(auth, mailbox.current, { name: email, email, password });
   const response = await auth.api.signInEmail({ body: { email, password }, asResponse: true });
-  cookie = response.headers.get('set-cookie')!.split(';')[0]!;
+  cookie = sessionCookie(response)!;
   return (await t.db.select().from(users).where(eq(users.email, email)))[0]!;
 }
 

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import postgres from 'postgres';
+import { startMailbox, type Mailbox } from '../../helpers/mailbox';
 
 /**
  * Where the end-to-end build lives (next.config.ts honours NEXT_DIST_DIR), apart from `.next` of `npm run dev`.
@@ -24,6 +25,8 @@ export type App = {
   stop(): Promise<void>;
   /** Everything the server printed so far (stdout and stderr). */
   logs(): string;
+  /** The SMTP server this app sends its mail to (SMTP_URL), unless `env.SMTP_URL` was given. */
+  mailbox: Mailbox;
 };
 
 /** A fresh, empty database on the e2e server; the app migrates it when it starts. */
@@ -67,18 +70,26 @@ export async function startApp({
     throw new Error(`No build in ${E2E_DIST_DIR}: run the suite with \`npm run test:e2e\` (its global setup builds once).`);
   }
   const database = env.DATABASE_URL ? null : await createE2eDatabase();
+  // Production refuses to start without mail (SMTP_URL): each app gets its own capturing SMTP server.
+  const mailbox = await startMailbox();
   const databaseUrl = env.DATABASE_URL ?? database!.url;
   let lastError: unknown;
   try {
     for (let attempt = 0; attempt < 5; attempt++) {
       const port = await freePort();
       try {
-        const app = await launch(port, { ...env, DATABASE_URL: databaseUrl }, nodeEnv);
+        const app = await launch(
+          port,
+          { SMTP_URL: mailbox.url, MAIL_FROM: 'Credits Starter <no-reply@e2e.test>', ...env, DATABASE_URL: databaseUrl },
+          nodeEnv,
+        );
         return {
           ...app,
           databaseUrl,
+          mailbox,
           stop: async () => {
             await app.stop();
+            await mailbox.close();
             await database?.drop();
           },
         };
@@ -91,13 +102,18 @@ export async function startApp({
     throw lastError;
   } catch (error) {
     await database?.drop().catch(() => {});
+    await mailbox.close().catch(() => {});
     throw error;
   }
 }
 
 class PortTakenError extends Error {}
 
-async function launch(port: number, env: Record<string, string>, nodeEnv: 'production' | 'test'): Promise<Omit<App, 'databaseUrl'>> {
+async function launch(
+  port: number,
+  env: Record<string, string>,
+  nodeEnv: 'production' | 'test',
+): Promise<Omit<App, 'databaseUrl' | 'mailbox'>> {
   const baseUrl = `http://127.0.0.1:${port}`;
   let output = '';
   const child = spawn(
@@ -127,6 +143,8 @@ async function launch(port: number, env: Record<string, string>, nodeEnv: 'produ
         STRIPE_WEBHOOK_SECRET: '',
         CREEM_API_KEY: '',
         CREEM_WEBHOOK_SECRET: '',
+        SMTP_URL: '',
+        MAIL_FROM: '',
         NEXT_TELEMETRY_DISABLED: '1',
         ...env,
         NODE_ENV: nodeEnv,

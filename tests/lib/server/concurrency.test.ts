@@ -149,7 +149,7 @@ describe.skipIf(!onRealServer)('concurrency on a real Postgres server', () => {
   it('two grant jobs and two schedule jobs at once over the same 2 000 users grant every credit exactly once', async () => {
     await emptyCreditsTables(t.db);
     await t.db.execute(
-      sql`insert into users (id, name, email) select 'u' || lpad(g::text, 5, '0'), 'User ' || g, 'u' || g || '@example.test' from generate_series(1, 2000) g`,
+      sql`insert into users (id, name, email, email_verified) select 'u' || lpad(g::text, 5, '0'), 'User ' || g, 'u' || g || '@example.test', true from generate_series(1, 2000) g`,
     );
     const anchor = at('2025-01-15T00:00:00Z');
     const yearlyIds = Array.from({ length: 1000 }, (_, i) => `u${String(2 * i + 2).padStart(5, '0')}`); // every even user
@@ -186,7 +186,7 @@ describe.skipIf(!onRealServer)('concurrency on a real Postgres server', () => {
   it('a dry run of the installment job locks nothing: a real run at the same moment pays every due schedule', async () => {
     await emptyCreditsTables(t.db);
     await t.db.execute(
-      sql`insert into users (id, name, email) select 'd' || lpad(g::text, 4, '0'), 'User ' || g, 'd' || g || '@example.test' from generate_series(1, 300) g`,
+      sql`insert into users (id, name, email, email_verified) select 'd' || lpad(g::text, 4, '0'), 'User ' || g, 'd' || g || '@example.test', true from generate_series(1, 300) g`,
     );
     for (let i = 1; i <= 300; i += 20) {
       await Promise.all(

@@ -1,11 +1,12 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
+import { getTranslations } from 'next-intl/server';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { requireAdmin } from '@/lib/server/auth/session';
 import { getDb } from '@/lib/server/db';
 import { jobRuns } from '@/lib/server/db/schema';
-import { jobCatalog, jobNames } from '@/lib/server/jobs/catalog';
+import { jobNames } from '@/lib/server/jobs/catalog';
 import { getRequestFormatters } from '@/lib/server/request-format';
 import { getJobsHealth } from '@/lib/server/usecases/get-jobs-health';
 import { listJobRuns } from '@/lib/server/usecases/list-job-runs';
@@ -16,7 +17,9 @@ import styles from '../admin.module.css';
 import formStyles from '@/components/form.module.css';
 import table from '@/components/table.module.css';
 
-export const metadata: Metadata = { title: 'Admin · Jobs' };
+export async function generateMetadata(): Promise<Metadata> {
+  return { title: (await getTranslations('admin'))('jobs.metaTitle') };
+}
 // A run started from this page is one call of the job, bounded by CRON_TIME_BUDGET_MS (20 s by default).
 export const maxDuration = 60;
 
@@ -38,30 +41,31 @@ export default async function AdminJobsPage({ searchParams }: PageProps) {
   await requireAdmin();
   const query = querySchema.parse(await searchParams);
   const db = await getDb();
-  const [health, list, format] = await Promise.all([
+  const [health, list, format, t] = await Promise.all([
     getJobsHealth(db),
     listJobRuns(db, { job: query.job as (typeof jobNames)[number] | undefined, status: query.status, page: query.page }),
     getRequestFormatters(),
+    getTranslations('admin.jobs'),
   ]);
   const pageHref = (page: number) =>
     `/admin/jobs?${new URLSearchParams({ ...(query.job ? { job: query.job } : {}), ...(query.status ? { status: query.status } : {}), page: String(page) })}`;
 
   return (
     <>
-      <h1>Jobs</h1>
+      <h1>{t('title')}</h1>
       <section className={styles.card} data-testid="jobs-health">
         <h2>
-          Health: <span className={health.status === 'ok' ? styles.good : styles.bad}>{health.status}</span>
+          {t('health')} <span className={health.status === 'ok' ? styles.good : styles.bad}>{health.status}</span>
         </h2>
         <div className={table.wrap}>
           <table className={table.table}>
             <thead>
               <tr>
-                <th scope="col">Job</th>
-                <th scope="col">Last success</th>
-                <th scope="col">Last run</th>
-                <th scope="col">State</th>
-                <th scope="col">Run</th>
+                <th scope="col">{t('job')}</th>
+                <th scope="col">{t('lastSuccess')}</th>
+                <th scope="col">{t('lastRun')}</th>
+                <th scope="col">{t('state')}</th>
+                <th scope="col">{t('run')}</th>
               </tr>
             </thead>
             <tbody>
@@ -71,30 +75,28 @@ export default async function AdminJobsPage({ searchParams }: PageProps) {
                   <tr key={job}>
                     <td>
                       <strong>{job}</strong>
-                      <span className={`${styles.muted} ${styles.small}`} style={{ display: 'block' }}>
-                        {jobCatalog[job].description}
-                      </span>
+                      <span className={styles.jobDescription}>{t(`descriptions.${job}`)}</span>
                     </td>
-                    <td>{h.lastSuccessAt ? format.dateTime(new Date(h.lastSuccessAt)) : 'never'}</td>
+                    <td>{h.lastSuccessAt ? format.dateTime(new Date(h.lastSuccessAt)) : t('never')}</td>
                     <td>
                       {h.lastRunAt ? format.dateTime(new Date(h.lastRunAt)) : '—'} {h.lastRunStatus && `(${h.lastRunStatus})`}
                     </td>
                     <td>
-                      {h.stale ? <span className={styles.bad}>stale: no success for {health.staleAfterHours} h</span> : 'ok'}
-                      {h.workLeft && <span className={styles.muted}> · work left (hasMore)</span>}
+                      {h.stale ? <span className={styles.bad}>{t('stale', { hours: health.staleAfterHours })}</span> : t('ok')}
+                      {h.workLeft && <span className={styles.muted}> · {t('workLeft')}</span>}
                     </td>
                     <td>
                       <ActionForm
                         action={runJobAction}
                         idempotencyKey={randomUUID()}
-                        submitLabel="Run now"
+                        submitLabel={t('runNow')}
                         hidden={{ job, dryRun: 'false' }}
                         testId={`run-${job}`}
                       />
                       <ActionForm
                         action={runJobAction}
                         idempotencyKey={randomUUID()}
-                        submitLabel="Dry run"
+                        submitLabel={t('dryRun')}
                         hidden={{ job, dryRun: 'true' }}
                         secondary
                         testId={`dry-run-${job}`}
@@ -107,55 +109,56 @@ export default async function AdminJobsPage({ searchParams }: PageProps) {
           </table>
         </div>
         <p className={styles.muted}>
-          Overdue installments: {health.overdueSchedules}
-          {health.oldestOverdueAt && `, the oldest due ${format.dateTime(new Date(health.oldestOverdueAt))}`}. {health.note}
+          {t('overdue', {
+            count: health.overdueSchedules,
+            oldest: health.oldestOverdueAt ? format.dateTime(new Date(health.oldestOverdueAt)) : 'none',
+          })}{' '}
+          {health.note}
         </p>
       </section>
 
       <section className={styles.card}>
-        <h2>Runs</h2>
+        <h2>{t('runs')}</h2>
         <form className={styles.row} method="get" action="/admin/jobs">
           <label className={styles.field}>
-            Job
+            {t('job')}
             <select className={formStyles.input} name="job" defaultValue={query.job ?? ''}>
-              <option value="">all</option>
+              <option value="">{t('all')}</option>
               {jobNames.map((job) => (
                 <option key={job}>{job}</option>
               ))}
             </select>
           </label>
           <label className={styles.field}>
-            Status
+            {t('status')}
             <select className={formStyles.input} name="status" defaultValue={query.status ?? ''}>
-              <option value="">all</option>
+              <option value="">{t('all')}</option>
               {statuses.map((status) => (
                 <option key={status}>{status}</option>
               ))}
             </select>
           </label>
           <button className={formStyles.secondary} type="submit">
-            Filter
+            {t('filter')}
           </button>
         </form>
         {list.runs.length === 0 ? (
-          <p className={styles.muted}>
-            No runs{query.job || query.status ? ' match these filters' : ' yet: the cron routes have not been called'}.
-          </p>
+          <p className={styles.muted}>{t(query.job || query.status ? 'noMatchingRuns' : 'noRuns')}</p>
         ) : (
           <div className={table.wrap}>
             <table className={table.table} data-testid="job-runs">
               <thead>
                 <tr>
-                  <th scope="col">Started</th>
-                  <th scope="col">Job</th>
-                  <th scope="col">Trigger</th>
+                  <th scope="col">{t('started')}</th>
+                  <th scope="col">{t('job')}</th>
+                  <th scope="col">{t('trigger')}</th>
                   <th scope="col" className={table.num}>
-                    Duration
+                    {t('duration')}
                   </th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Counts</th>
+                  <th scope="col">{t('status')}</th>
+                  <th scope="col">{t('counts')}</th>
                   <th scope="col">hasMore</th>
-                  <th scope="col">Error</th>
+                  <th scope="col">{t('error')}</th>
                 </tr>
               </thead>
               <tbody>
@@ -166,15 +169,15 @@ export default async function AdminJobsPage({ searchParams }: PageProps) {
                     </td>
                     <td>
                       {run.job}
-                      {run.dryRun && <span className={styles.muted}> (dry run)</span>}
+                      {run.dryRun && <span className={styles.muted}> {t('dryRunTag')}</span>}
                     </td>
                     <td>{run.trigger}</td>
-                    <td className={table.num}>{run.durationMs === null ? '—' : `${run.durationMs} ms`}</td>
+                    <td className={table.num}>{run.durationMs === null ? '—' : t('ms', { ms: run.durationMs })}</td>
                     <td className={run.status === 'failed' || run.stale ? styles.bad : undefined}>
-                      {run.stale ? 'STALE running' : run.status}
+                      {run.stale ? t('staleRunning') : run.status}
                     </td>
                     <td className={styles.small}>{countsOf(run.results)}</td>
-                    <td>{run.hasMore ? 'yes' : ''}</td>
+                    <td>{run.hasMore ? t('yes') : ''}</td>
                     <td className={styles.small}>{run.error?.slice(0, 120)}</td>
                   </tr>
                 ))}
@@ -182,9 +185,9 @@ export default async function AdminJobsPage({ searchParams }: PageProps) {
             </table>
           </div>
         )}
-        <nav className={styles.pager} aria-label="Run pages">
-          {list.page > 1 ? <Link href={pageHref(list.page - 1)}>← Newer runs</Link> : <span />}
-          {list.hasNextPage && <Link href={pageHref(list.page + 1)}>Older runs →</Link>}
+        <nav className={styles.pager} aria-label={t('pages')}>
+          {list.page > 1 ? <Link href={pageHref(list.page - 1)}>{t('newer')}</Link> : <span />}
+          {list.hasNextPage && <Link href={pageHref(list.page + 1)}>{t('older')}</Link>}
         </nav>
       </section>
     </>

@@ -1,5 +1,6 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
+import { getTranslations } from 'next-intl/server';
 import { z } from 'zod';
 import { hasAdminRole } from '@/lib/server/auth/roles';
 import { requireAdmin } from '@/lib/server/auth/session';
@@ -10,7 +11,9 @@ import styles from '../admin.module.css';
 import formStyles from '@/components/form.module.css';
 import table from '@/components/table.module.css';
 
-export const metadata: Metadata = { title: 'Admin · Users' };
+export async function generateMetadata(): Promise<Metadata> {
+  return { title: (await getTranslations('admin'))('users.metaTitle') };
+}
 
 const querySchema = z.object({ q: z.string().max(320).optional().catch(undefined) });
 
@@ -20,37 +23,41 @@ type PageProps = { searchParams: Promise<Record<string, string | string[] | unde
 export default async function AdminUsersPage({ searchParams }: PageProps) {
   await requireAdmin();
   const { q = '' } = querySchema.parse(await searchParams);
-  const [results, format] = await Promise.all([getDb().then((db) => searchUsers(db, { query: q })), getRequestFormatters()]);
+  const [results, format, t] = await Promise.all([
+    getDb().then((db) => searchUsers(db, { query: q })),
+    getRequestFormatters(),
+    getTranslations('admin.users'),
+  ]);
   return (
     <>
-      <h1>Users</h1>
+      <h1>{t('title')}</h1>
       <section className={styles.card}>
         <form className={styles.row} method="get" action="/admin/users">
           <label className={styles.field}>
-            E-mail or id
+            {t('query')}
             <input className={formStyles.input} name="q" defaultValue={q} placeholder="alice@example.com" autoFocus />
           </label>
           <button className={formStyles.button} type="submit">
-            Search
+            {t('search')}
           </button>
         </form>
       </section>
       <section className={styles.card}>
-        <h2>{q ? `Users matching “${q}”` : 'Newest users'}</h2>
+        <h2>{q ? t('matching', { query: q }) : t('newest')}</h2>
         {results.length === 0 ? (
-          <p className={styles.muted}>No user matches.</p>
+          <p className={styles.muted}>{t('none')}</p>
         ) : (
           <div className={table.wrap}>
             <table className={table.table} data-testid="user-results">
               <thead>
                 <tr>
-                  <th scope="col">E-mail</th>
-                  <th scope="col">Name</th>
-                  <th scope="col">Signed up</th>
+                  <th scope="col">{t('email')}</th>
+                  <th scope="col">{t('name')}</th>
+                  <th scope="col">{t('signedUp')}</th>
                   <th scope="col" className={table.num}>
-                    Balance
+                    {t('balance')}
                   </th>
-                  <th scope="col">Role</th>
+                  <th scope="col">{t('role')}</th>
                 </tr>
               </thead>
               <tbody>
@@ -63,8 +70,8 @@ export default async function AdminUsersPage({ searchParams }: PageProps) {
                     <td>{format.dateTime(user.createdAt)}</td>
                     <td className={table.num}>{format.credits(user.balance ?? 0)}</td>
                     <td>
-                      {hasAdminRole(user.role) ? 'admin' : 'user'}
-                      {user.banned && <span className={styles.bad}> banned</span>}
+                      {t(hasAdminRole(user.role) ? 'roles.admin' : 'roles.user')}
+                      {user.banned && <span className={styles.bad}> {t('banned')}</span>}
                     </td>
                   </tr>
                 ))}

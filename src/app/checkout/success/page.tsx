@@ -1,14 +1,16 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
+import { getTranslations } from 'next-intl/server';
 import { z } from 'zod';
 import { requireUser } from '@/lib/server/auth/session';
 import { getDb } from '@/lib/server/db';
-import { getRequestFormatters } from '@/lib/server/request-format';
 import { fulfilCheckout } from '@/lib/server/usecases/fulfil-checkout';
 import formStyles from '@/components/form.module.css';
 import styles from '../checkout.module.css';
 
-export const metadata: Metadata = { title: 'Thank you' };
+export async function generateMetadata(): Promise<Metadata> {
+  return { title: (await getTranslations('checkout.success'))('title') };
+}
 
 const querySchema = z.object({
   order: z.uuid().optional().catch(undefined),
@@ -26,15 +28,15 @@ export default async function CheckoutSuccessPage({ searchParams }: PageProps) {
   const result = query.order
     ? await fulfilCheckout(await getDb(), { userId: user.id, orderId: query.order, checkoutId: query.checkout, now: new Date() })
     : null;
-  const format = await getRequestFormatters();
+  const t = await getTranslations('checkout.success');
   const refresh = `/checkout/success?order=${query.order ?? ''}&checkout=${encodeURIComponent(query.checkout ?? '')}`;
 
   if (!result?.ok) {
     return (
       <section className={styles.card}>
-        <h1>Order not found</h1>
+        <h1>{t('notFoundTitle')}</h1>
         <p className={formStyles.error} role="alert">
-          There is no such order on your account. If you paid, your credits will appear on your credits page once the payment is confirmed.
+          {t('notFound')}
         </p>
         <Links />
       </section>
@@ -42,20 +44,18 @@ export default async function CheckoutSuccessPage({ searchParams }: PageProps) {
   }
   return (
     <section className={styles.card} data-testid="checkout-result">
-      <h1>Thank you</h1>
-      <p>
-        Your order: <strong>{result.productName}</strong>
-      </p>
+      <h1>{t('title')}</h1>
+      <p>{t.rich('order', { product: result.productName, strong: (chunks) => <strong>{chunks}</strong> })}</p>
       {result.status === 'credited' ? (
         <>
           <p className={styles.big} data-testid="credits-added">
-            +{format.credits(result.credits)} credits
+            {t('creditsAdded', { count: result.credits })}
           </p>
-          <p className={formStyles.success}>Payment received. The credits are in your balance.</p>
+          <p className={formStyles.success}>{t('credited')}</p>
         </>
       ) : (
         <p className={styles.muted} data-testid="credits-pending">
-          Payment received, your credits will appear shortly. <Link href={refresh}>Refresh</Link>
+          {t.rich('pending', { link: (chunks) => <Link href={refresh}>{chunks}</Link> })}
         </p>
       )}
       <Links />
@@ -63,11 +63,12 @@ export default async function CheckoutSuccessPage({ searchParams }: PageProps) {
   );
 }
 
-function Links() {
+async function Links() {
+  const t = await getTranslations('checkout.success');
   return (
     <p className={styles.links}>
-      <Link href="/credits">Your credits</Link>
-      <Link href="/billing">Billing</Link>
+      <Link href="/credits">{t('yourCredits')}</Link>
+      <Link href="/billing">{t('billing')}</Link>
     </p>
   );
 }

@@ -3,7 +3,7 @@ import { cache } from 'react';
 import { headers } from 'next/headers';
 import { notFound, redirect } from 'next/navigation';
 import { getDb } from '@/lib/server/db';
-import { ensureWelcomeCredits } from '@/lib/server/usecases/on-user-created';
+import { ensureWelcomeCredits } from '@/lib/server/usecases/grant-welcome-credits';
 import { getAuth } from './auth';
 import { hasAdminRole } from './roles';
 
@@ -12,7 +12,8 @@ export const getCurrentUser = cache(async () => {
   // headers() first: it marks the page dynamic, so a build never opens the database for this.
   const requestHeaders = await headers();
   const session = await (await getAuth()).api.getSession({ headers: requestHeaders });
-  if (session?.user) await ensureWelcomeCredits(await getDb(), { userId: session.user.id });
+  // A verified user lacking the welcome credits (the hook failed after the address was verified) gets them now.
+  if (session?.user.emailVerified) await ensureWelcomeCredits(await getDb(), { userId: session.user.id });
   return session?.user ?? null;
 });
 

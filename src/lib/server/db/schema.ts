@@ -40,6 +40,8 @@ export const users = pgTable('users', {
   banned: boolean('banned').default(false),
   banReason: text('ban_reason'),
   banExpires: timestamptz('ban_expires'),
+  /** Whether the daily "credits expiring soon" mail may be sent (opted out on /credits or by the mail's unsubscribe link). */
+  expiryNotices: boolean('expiry_notices').notNull().default(true),
 });
 
 export const sessions = pgTable(
@@ -155,7 +157,7 @@ export const jobRuns = pgTable(
   'job_runs',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    job: text('job', { enum: ['grant', 'expire', 'subscription-grants'] }).notNull(),
+    job: text('job', { enum: ['grant', 'expire', 'subscription-grants', 'expiring-soon'] }).notNull(),
     /** How the run was started: a cron route by its auth, `cli` (npm run jobs), `admin` (the admin console), `test`. */
     trigger: text('trigger', { enum: ['vercel-cron', 'bearer', 'basic', 'cli', 'admin', 'test'] }).notNull(),
     status: text('status', { enum: ['running', 'succeeded', 'failed'] })
@@ -255,6 +257,28 @@ export const creditBatches = pgTable(
     check('credit_batches_expired_amount_range', sql`${t.expiredAmount} >= 0 and ${t.expiredAmount} <= ${t.amount}`),
     check('credit_batches_expiry_after_effective', sql`${t.expiresAt} is null or ${t.expiresAt} > ${t.effectiveAt}`),
   ],
+);
+
+/**
+ * A batch the "credits expiring soon" mail has named: one row per batch, claimed (inserted) in the same
+ * transaction that picks it, so no batch is ever named twice, whatever runs overlap. `sentAt` is set once
+ * the mail was accepted by the SMTP server; a refused mail deletes its claims (the next run tries again).
+ */
+export const creditExpiryNotices = pgTable(
+  'credit_expiry_notices',
+  {
+    batchId: bigint('batch_id', { mode: 'number' })
+      .primaryKey()
+      .references(() => creditBatches.id, { onDelete: 'restrict' }),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'restrict' }),
+    /** The run that claimed it (no foreign key, as for `credit_batches.job_run_id`). */
+    jobRunId: uuid('job_run_id').notNull(),
+    claimedAt: timestamptz('claimed_at').notNull(),
+    sentAt: timestamptz('sent_at'),
+  },
+  (t) => [index('credit_expiry_notices_user_idx').on(t.userId)],
 );
 
 /**
@@ -530,6 +554,11 @@ export const payments = pgTable(
     periodEnd: timestamptz('period_end'),
     paidAt: timestamptz('paid_at').notNull(),
     createdAt: timestamptz('created_at').notNull().defaultNow(),
+    /**
+     * When the receipt mail was handed to the SMTP server: claimed (set) just before sending, cleared
+     * again if the server refused it. Null on a payment whose receipt could not be sent (see docs/mail.md).
+     */
+    receiptSentAt: timestamptz('receipt_sent_at'),
   },
   (t) => [
     index('payments_user_idx').on(t.userId, t.paidAt.desc()),
@@ -629,6 +658,24 @@ export const adminAudit = pgTable(
       .on(t.targetUserId)
       .where(sql`${t.targetUserId} is not null`),
   ],
+);
+
+/**
+ * Attempts counted by the auth rate limit (src/config/rate-limits.ts), one row per rule and client
+ * address or e-mail (`sign-in:ip:203.0.113.7`, `sign-in:email:ann@example.com`). In the database, not
+ * in a process's memory, so every instance and serverless invocation counts the same attempts. A row
+ * whose window has ended is reset by its next attempt, or deleted by the pruning of a later one.
+ */
+export const authRateLimits = pgTable(
+  'auth_rate_limits',
+  {
+    key: text('key').primaryKey(),
+    /** Attempts since the window started, the refused ones included. */
+    count: integer('count').notNull(),
+    /** When the window ends and the count starts again from the next attempt. */
+    resetsAt: timestamptz('resets_at').notNull(),
+  },
+  (t) => [index('auth_rate_limits_resets_at_idx').on(t.resetsAt), check('auth_rate_limits_count_positive', sql`${t.count} > 0`)],
 );
 
 export type User = typeof users.$inferSelect;

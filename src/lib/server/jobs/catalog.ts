@@ -2,6 +2,7 @@ import type { JobName } from '@/lib/server/db/schema';
 import type { GrantMonthlyCreditsResult } from '@/lib/server/usecases/grant-monthly-credits';
 import type { ExpireCreditsResult } from '@/lib/server/usecases/expire-credits';
 import type { ProcessDueSchedulesResult } from '@/lib/server/usecases/process-due-schedules';
+import type { NotifyExpiringCreditsResult } from '@/lib/server/usecases/notify-expiring-credits';
 
 /**
  * What each job is called and where it lives: its route and its log lines. The names themselves are
@@ -48,6 +49,13 @@ export const jobCatalog = {
     log: { label: 'Subscription Grants Job', what: 'installment process' },
     summary: (r: ScheduleResults) => `Processed: ${r.processed}, Schedules: ${r.schedulesTouched}, Failed: ${r.failed}`,
   },
+  'expiring-soon': {
+    path: '/api/jobs/credits/expiring-soon',
+    description: 'mails users whose credits expire within the next days (src/config), once per batch',
+    log: { label: 'Credits Expiring Soon Job', what: 'expiring-soon notices' },
+    summary: (r: NotifyExpiringCreditsResult['results']) =>
+      `Users: ${r.users}, Batches: ${r.batches}, Credits: ${r.credits}, Failed: ${r.failed}`,
+  },
 } satisfies { [J in JobName]: JobCatalogEntry<never> };
 
 /** Every job, in the catalog's order. */
@@ -63,5 +71,5 @@ export function jobForPath(path: string): JobName | null {
   return jobNames.find((job) => jobCatalog[job].path === bare) ?? null;
 }
 
-/** `grant, expire or subscription-grants`, for usage lines. */
+/** `grant, expire, subscription-grants or expiring-soon`, for usage lines. */
 export const jobNamesInWords = `${jobNames.slice(0, -1).join(', ')} or ${jobNames[jobNames.length - 1]}`;

@@ -8,14 +8,16 @@ import { clampedInt, flag } from '@/lib/server/http/query';
 import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits';
 import { expireCredits } from '@/lib/server/usecases/expire-credits';
 import { processDueSchedules } from '@/lib/server/usecases/process-due-schedules';
+import { notifyExpiringCredits } from '@/lib/server/usecases/notify-expiring-credits';
 import { jobCatalog } from './catalog';
 
 /**
  * Every job, once: its route path and log lines (from the catalog), the query its route accepts, the
  * usecase call, and the answer. The cron routes (`cronJobRoute`) and `npm run jobs` both run a job
- * through its entry here, so a route and the CLI cannot answer differently. A fourth job is its
+ * through its entry here, so a route and the CLI cannot answer differently. A new job is its
  * usecase, its name in the schema's `job_runs.job` enum, an entry in the catalog and one here (the
- * types refuse one without the other), a route file of a few lines, and a `vercel.json` line.
+ * types refuse one without the other), a route file of a few lines, and a `vercel.json` line
+ * (docs/architecture.md, "A new job"; `expiring-soon` was added exactly so).
  */
 
 /** What every job's query has: an explicit `limit` or a dry run means the call does not continue itself. */
@@ -176,5 +178,26 @@ export const jobs = {
             })),
           }
         : null,
+  }),
+
+  // GET|POST /api/jobs/credits/expiring-soon - the daily "credits expiring soon" mail, once per batch
+  'expiring-soon': defineJob('expiring-soon', {
+    // `limit`: users looked at in this call (1…100 000); unset, only the time budget stops a call, and
+    // a call that ends with `hasMore` continues itself (see continuation.ts). With a limit it never does.
+    query: z.object({
+      limit: clampedInt(1, 100_000).optional(),
+      dryRun: flag.optional(),
+    }),
+    run: (db, p) => notifyExpiringCredits(db, { ...options(p), limit: p.query.limit, dryRun: p.query.dryRun }),
+    respond: (run) => ({
+      body: { success: true, jobId: run.jobId, duration: run.durationMs, results: run.results, hasMore: run.hasMore },
+      hasMore: run.hasMore,
+      // A call that mailed no one does not continue: the users it met failed (their batches stay due for
+      // the next daily run) or were taken by another call.
+      progressed: run.results.users > 0,
+    }),
+    counts: (run) => run.results,
+    preview: (run) =>
+      run.preview ? { what: 'batches it would name, with their users', total: run.results.batches, rows: run.preview } : null,
   }),
 } satisfies { [J in JobName]: JobDefinition & { name: J } };

@@ -83,13 +83,18 @@ export async function rememberCustomer(tx: Database, provider: PaymentProviderId
  * Records a payment, once: `created: false` when its row exists already (a redelivery, the same
  * payment under another event id, the success page racing the webhook), and then nothing is granted
  * again. A concurrent insert of the same id waits for the first transaction and then finds its row.
+ * A created payment's id joins `ctx.receipts`: its receipt is mailed once the transaction commits.
  */
 export async function recordPayment(
   tx: Database,
   values: typeof payments.$inferInsert,
+  ctx: { receipts: string[] },
 ): Promise<{ created: true; payment: Payment } | { created: false; payment: Payment }> {
   const [created] = await tx.insert(payments).values(values).onConflictDoNothing().returning();
-  if (created) return { created: true, payment: created };
+  if (created) {
+    ctx.receipts.push(created.id);
+    return { created: true, payment: created };
+  }
   const [existing] = await tx.select().from(payments).where(eq(payments.id, values.id));
   if (existing!.userId !== values.userId || existing!.productId !== values.productId) {
     throw new Error(`payment ${values.id} was recorded for another user or product`);

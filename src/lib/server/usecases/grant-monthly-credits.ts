@@ -252,6 +252,8 @@ async function grantChunk(
              },
              ${creditKeysSql.free(sql`c.user_id`, sql`${now}::timestamptz`)}, null, null
         from chunk c
+        -- Free credits go to verified addresses only: an unverified sign-up costs a script nothing.
+        join users u on u.id = c.user_id and u.email_verified
        where not exists (select 1 from subscriptions s where s.user_id = c.user_id and ${planInForceDuringMonth('s', now)}
                            -- a backfill: a plan that started after the day it reproduces did not stand then
                            ${p.backfill ? sql`and s.anchor_at <= ${now}::timestamptz` : sql``})

@@ -32,7 +32,7 @@ export async function recordOneTimePayment(
   const id = common.id;
 
   if (product.kind === 'pack') {
-    const recorded = await recordPayment(tx, { ...common, kind: 'pack', grantKey: creditKeys.purchase(id) });
+    const recorded = await recordPayment(tx, { ...common, kind: 'pack', grantKey: creditKeys.purchase(id) }, ctx);
     if (!recorded.created) return { result: 'replayed' };
     const grant = await purchaseCreditPack(tx, {
       userId: event.userId,
@@ -59,7 +59,7 @@ export async function recordOneTimePayment(
     .update(subscriptions)
     .set({ provider: ctx.provider, customerId: event.customerId ?? null })
     .where(eq(subscriptions.id, id));
-  const recorded = await recordPayment(tx, { ...common, kind: 'lifetime', subscriptionId: id });
+  const recorded = await recordPayment(tx, { ...common, kind: 'lifetime', subscriptionId: id }, ctx);
   if (!recorded.created) return { result: 'replayed' };
   const credits = started.firstGrant?.ok ? started.firstGrant.batch.amount : 0;
   await addCreditsToPayment(tx, id, credits);

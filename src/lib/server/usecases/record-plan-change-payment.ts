@@ -40,14 +40,18 @@ export async function recordPlanChangePayment(
   const values = paymentValues(ctx, event, plan.id);
   const id = values.id;
   const key = creditKeys.purchase(id);
-  const recorded = await recordPayment(tx, {
-    ...values,
-    kind: 'proration',
-    subscriptionId: subscription.id,
-    grantKey: key,
-    periodStart,
-    periodEnd,
-  });
+  const recorded = await recordPayment(
+    tx,
+    {
+      ...values,
+      kind: 'proration',
+      subscriptionId: subscription.id,
+      grantKey: key,
+      periodStart,
+      periodEnd,
+    },
+    ctx,
+  );
   if (!recorded.created) return { result: 'replayed' };
   // The change is the newest thing known of the plan: a renewal of this period collected late does not undo it.
   await tx

@@ -59,7 +59,7 @@ async function recordPaidPeriod(
   const decidesPlan = latest && (!subscription.providerUpdatedAt || event.periodStart >= subscription.providerUpdatedAt);
 
   if (plan.billing === 'yearly') {
-    const recorded = await recordPayment(tx, { ...common, kind: 'term', periodStart: event.periodStart, periodEnd: event.periodEnd });
+    const recorded = await recordPayment(tx, { ...common, kind: 'term', periodStart: event.periodStart, periodEnd: event.periodEnd }, ctx);
     if (!recorded.created) return { result: 'replayed' };
     const term = await startTerm(tx, {
       plan,
@@ -89,13 +89,17 @@ async function recordPaidPeriod(
   // its refund must take nothing. Granted by the job (no payment) or by this payment: it is this one's.
   const [granted] = await tx.select().from(creditBatches).where(eq(creditBatches.idempotencyKey, key));
   const duplicate = granted !== undefined && granted.purchaseId !== null && granted.purchaseId !== id;
-  const recorded = await recordPayment(tx, {
-    ...common,
-    kind: 'period',
-    grantKey: duplicate ? null : key,
-    periodStart: period.start,
-    periodEnd: period.end,
-  });
+  const recorded = await recordPayment(
+    tx,
+    {
+      ...common,
+      kind: 'period',
+      grantKey: duplicate ? null : key,
+      periodStart: period.start,
+      periodEnd: period.end,
+    },
+    ctx,
+  );
   if (!recorded.created) return { result: 'replayed' };
   await tx
     .update(subscriptions)

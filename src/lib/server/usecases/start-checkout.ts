@@ -24,7 +24,9 @@ export type StartCheckoutParams = z.input<typeof paramsSchema> & {
 
 export type StartCheckoutResult =
   | { ok: true; orderId: string; checkoutId: string; url: string; provider: PaymentProvider['id'] }
-  | { ok: false; reason: 'unknown_product' | 'payments_not_configured'; message: string };
+  | { ok: false; reason: 'unknown_product'; message: string }
+  /** `detail`: what is missing, outside production only (the developer setting the keys is the reader there). */
+  | { ok: false; reason: 'payments_not_configured'; message: string; detail: string | null };
 
 /**
  * Starts a checkout for a signed-in user: the pending order is written first (its id is the
@@ -71,10 +73,11 @@ function notConfigured(provider: PaymentProvider['id'] | null, missing: string[]
   const detail = `${provider ?? 'no provider'}: ${missing.join(', ')}`;
   console.error(`[checkout] cannot take payments (${detail})`);
   // Outside production the developer setting the keys is the reader, so the message names what is missing.
-  const hint = env().NODE_ENV === 'production' ? '' : ` (${detail})`;
+  const hint = env().NODE_ENV === 'production' ? null : detail;
   return {
     ok: false,
     reason: 'payments_not_configured',
-    message: `Payments are not set up on this site yet, so nothing can be bought right now.${hint}`,
+    message: `Payments are not set up on this site yet, so nothing can be bought right now.${hint ? ` (${hint})` : ''}`,
+    detail: hint,
   };
 }

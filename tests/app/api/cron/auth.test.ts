@@ -4,6 +4,7 @@ import { setDatabase } from '@/lib/server/db';
 import * as grantRoute from '@/app/api/jobs/credits/grant/route';
 import * as expireRoute from '@/app/api/jobs/credits/expire/route';
 import * as schedulesRoute from '@/app/api/cron/subscription-grants/route';
+import * as expiringSoonRoute from '@/app/api/jobs/credits/expiring-soon/route';
 import * as healthRoute from '@/app/api/cron/health/route';
 import { setupTestDatabase } from '@tests/helpers/db';
 import {
@@ -44,6 +45,7 @@ const routes = [
   ['/api/jobs/credits/grant', grantRoute],
   ['/api/jobs/credits/expire', expireRoute],
   ['/api/cron/subscription-grants', schedulesRoute],
+  ['/api/jobs/credits/expiring-soon', expiringSoonRoute],
 ] as const;
 const b64 = (value: string) => Buffer.from(value).toString('base64');
 

@@ -4,6 +4,7 @@ import { setDatabase } from '@/lib/server/db';
 import { GET, POST } from '@/app/api/cron/health/route';
 import { GET as grant } from '@/app/api/jobs/credits/grant/route';
 import { GET as expire } from '@/app/api/jobs/credits/expire/route';
+import { GET as expiringSoon } from '@/app/api/jobs/credits/expiring-soon/route';
 import { GET as subscriptionGrants } from '@/app/api/cron/subscription-grants/route';
 import { getJobsHealth } from '@/lib/server/usecases/get-jobs-health';
 import { setupTestDatabase } from '@tests/helpers/db';
@@ -40,6 +41,7 @@ describe('GET|POST /api/cron/health', () => {
         grant: { lastSuccessAt: null, stale: false },
         expire: { lastSuccessAt: null },
         'subscription-grants': { lastSuccessAt: null },
+        'expiring-soon': { lastSuccessAt: null },
       },
       note: expect.stringContaining('nothing to watch'),
     });
@@ -64,6 +66,7 @@ describe('GET|POST /api/cron/health', () => {
       [grant, '/api/jobs/credits/grant'],
       [expire, '/api/jobs/credits/expire'],
       [subscriptionGrants, '/api/cron/subscription-grants'],
+      [expiringSoon, '/api/jobs/credits/expiring-soon'],
     ] as const) {
       expect((await route(cronRequest(path))).status).toBe(200);
     }
@@ -72,7 +75,7 @@ describe('GET|POST /api/cron/health', () => {
     const body = await readJson(response);
     expect(body).toMatchObject({ status: 'ok', overdueSchedules: 0, oldestOverdueAt: null });
     expect(body.note).toBeUndefined();
-    for (const job of ['grant', 'expire', 'subscription-grants']) {
+    for (const job of ['grant', 'expire', 'subscription-grants', 'expiring-soon']) {
       expect(body.jobs[job]).toMatchObject({ lastSuccessAt: expect.any(String), lastRunStatus: 'succeeded', stale: false });
     }
     expect(await readJson(await publicCheck())).toEqual({ status: 'ok' });

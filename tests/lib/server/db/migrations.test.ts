@@ -1,6 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
@@ -13,6 +11,7 @@ import { connect, type DatabaseHandle } from '@/lib/server/db/client';
 import { migrationsFolder } from '@/lib/server/db/migrate';
 import { queryRows } from '@/lib/server/db/sql';
 import { testServerUrl } from '@tests/helpers/db';
+import { migrationsUpTo } from '@tests/helpers/migrations';
 import { expectInvariants } from '@tests/helpers/invariants';
 import { balanceOf } from '@tests/helpers/queries';
 import { grantCredits } from '@/lib/server/usecases/grant-credits';
@@ -20,19 +19,6 @@ import { consumeCredits } from '@/lib/server/usecases/consume-credits';
 
 // The migration to 64-bit amounts, plan terms and one key namespace, applied to a database that
 // holds data written by the schema before it (migrations 0000 and 0001), as an existing install would.
-
-/** The committed migrations up to and including `lastTag`, in a folder of their own. */
-function migrationsUpTo(lastTag: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'migrations-'));
-  cpSync(migrationsFolder, dir, { recursive: true });
-  const journalPath = path.join(dir, 'meta', '_journal.json');
-  const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: { tag: string }[] };
-  const last = journal.entries.findIndex((e) => e.tag === lastTag);
-  expect(last).toBeGreaterThanOrEqual(0);
-  journal.entries = journal.entries.slice(0, last + 1);
-  writeFileSync(journalPath, JSON.stringify(journal));
-  return dir;
-}
 
 let handle: DatabaseHandle;
 let migrateTo: (folder: string) => Promise<void>;

@@ -9,10 +9,14 @@ import { jobs, type JobDefinition } from '@/lib/server/jobs/registry';
 const t = setupTestDatabase({ emptyBeforeEach: true });
 const now = at('2025-04-20T00:00:00Z');
 
-/** Work due for every job on `now`: a free user's monthly credits, a batch expiring, a yearly plan's installments. */
+/**
+ * Work due for every job on `now`: a free user's monthly credits, a batch expiring, a yearly plan's
+ * installments, and (for a verified user) a batch expiring within the week.
+ */
 async function dueWork() {
-  const user = await makeUser(t.db, { id: 'a-user', now: at('2025-01-10T00:00:00Z') });
+  const user = await makeUser(t.db, { id: 'a-user', now: at('2025-01-10T00:00:00Z'), emailVerified: true });
   await makeBatch(t.db, { userId: user.id, amount: 30, expiresAt: at('2025-04-19T00:00:00Z'), now: at('2025-01-10T00:00:00Z') });
+  await makeBatch(t.db, { userId: user.id, amount: 20, expiresAt: at('2025-04-23T00:00:00Z'), now: at('2025-01-10T00:00:00Z') });
   const yearly = await makeUser(t.db, { id: 'b-yearly', now: at('2025-01-10T00:00:00Z') });
   await makeSubscription(t.db, { userId: yearly.id, planId: 'pro-yearly', subscriptionId: 'sub-preview', now: at('2025-01-15T00:00:00Z') });
   return { user, yearly };

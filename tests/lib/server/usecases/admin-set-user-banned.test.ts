@@ -6,8 +6,10 @@ import { adminAudit, sessions, users } from '@/lib/server/db/schema';
 import { adminSetUserBanned } from '@/lib/server/usecases/admin-set-user-banned';
 import { setupTestDatabase } from '@tests/helpers/db';
 import { expectInvariants } from '@tests/helpers/invariants';
+import { sessionCookie, setupMailbox, signUpAndVerify } from '@tests/helpers/accounts';
 
 const t = setupTestDatabase();
+const mailbox = setupMailbox();
 const password = 'correct horse battery staple';
 let auth: Auth;
 beforeAll(() => {
@@ -18,13 +20,13 @@ beforeAll(() => {
   });
 });
 
-/** Signs up (once) and in, and returns the session cookie as request headers. */
+/** Signs up and verifies (once), signs in, and returns the session cookie as request headers. */
 async function signedIn(email: string) {
   const [existing] = await t.db.select().from(users).where(eq(users.email, email));
-  if (!existing) await auth.api.signUpEmail({ body: { name: email, email, password } });
+  if (!existing) await signUpAndVerify(auth, mailbox.current, { name: email, email, password });
   const response = await auth.api.signInEmail({ body: { email, password }, asResponse: true });
   if (!response.ok) return { response, headers: null, userId: null };
-  const headers = new Headers({ cookie: response.headers.get('set-cookie')!.split(';')[0]! });
+  const headers = new Headers({ cookie: sessionCookie(response)! });
   const session = await auth.api.getSession({ headers });
   return { response, headers, userId: session!.user.id };
 }

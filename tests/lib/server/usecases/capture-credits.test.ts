@@ -7,7 +7,7 @@ import { balanceOf, batchesOf, ledgerOf } from '@tests/helpers/queries';
 import { captureCredits } from '@/lib/server/usecases/capture-credits';
 import { getCreditHistory } from '@/lib/server/usecases/get-credit-history';
 import { releaseCredits } from '@/lib/server/usecases/release-credits';
-import { kindLabels } from '@/app/credits/labels';
+import { getCreditLabels } from '@/app/credits/labels';
 
 const t = setupTestDatabase();
 
@@ -119,13 +119,14 @@ describe('a hold in the history', () => {
     await captureCredits(t.db, { holdKey: key, amount: 45, now: soon });
     const { entries } = await getCreditHistory(t.db, { userId: user.id });
     const holdEntries = entries.filter((e) => e.operationKey.endsWith(key));
-    expect(holdEntries.map((e) => [kindLabels[e.kind], e.delta])).toEqual([
-      [kindLabels.release, 5],
-      [kindLabels.capture, 0],
-      [kindLabels.reserve, -20],
-      [kindLabels.reserve, -30],
+    const { kind } = await getCreditLabels();
+    expect(holdEntries.map((e) => [kind(e.kind), e.delta])).toEqual([
+      [kind('release'), 5],
+      [kind('capture'), 0],
+      [kind('reserve'), -20],
+      [kind('reserve'), -30],
     ]);
-    expect(new Set(holdEntries.map((e) => kindLabels[e.kind])).size).toBe(3);
+    expect(new Set(holdEntries.map((e) => kind(e.kind))).size).toBe(3);
     await expectInvariants(t.db, user.id);
   });
 });

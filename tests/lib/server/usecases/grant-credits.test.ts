@@ -7,7 +7,7 @@ import { grantCredits } from '@/lib/server/usecases/grant-credits';
 import { purchaseCreditPack } from '@/lib/server/usecases/purchase-credit-pack';
 import { startSubscription } from '@/lib/server/usecases/start-subscription';
 import { cancelSubscription } from '@/lib/server/usecases/cancel-subscription';
-import { ensureWelcomeCredits, onUserCreated } from '@/lib/server/usecases/on-user-created';
+import { ensureWelcomeCredits, grantWelcomeCredits } from '@/lib/server/usecases/grant-welcome-credits';
 import { creditsConfig } from '@/config/credits';
 import { creditSchedules } from '@/lib/server/db/schema';
 import { eq } from 'drizzle-orm';
@@ -116,8 +116,8 @@ describe('grant primitive', () => {
 describe('sources of credits', () => {
   it('a new user receives the sign-up bonus and the free month, once, however often it is called', async () => {
     const user = await makeRegisteredUser(t.db, now);
-    await onUserCreated(t.db, { userId: user.id, now });
-    await onUserCreated(t.db, { userId: user.id, now: at('2026-03-20T00:00:00Z') });
+    await grantWelcomeCredits(t.db, { userId: user.id, now });
+    await grantWelcomeCredits(t.db, { userId: user.id, now: at('2026-03-20T00:00:00Z') });
     const batches = await batchesOf(t.db, user.id);
     expect(batches.map((b) => [b.source, b.idempotencyKey, b.amount, b.category])).toEqual([
       ['signup', `signup:${user.id}`, creditsConfig.signupBonus.credits, 'promotional'],

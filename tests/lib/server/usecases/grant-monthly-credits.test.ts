@@ -7,7 +7,7 @@ import { balanceOf, batchesOf } from '@tests/helpers/queries';
 import { grantMonthlyCredits } from '@/lib/server/usecases/grant-monthly-credits';
 import { MAX_CREDITS } from '@/config/credits';
 import { cancelSubscription } from '@/lib/server/usecases/cancel-subscription';
-import { creditBatches, jobRuns } from '@/lib/server/db/schema';
+import { creditBatches, jobRuns, users } from '@/lib/server/db/schema';
 
 // Each scenario owns the whole users table: the job walks every user.
 const t = setupTestDatabase({ emptyBeforeEach: true });
@@ -97,6 +97,20 @@ describe('lifetime plans and the free tier', () => {
     expect((await batchesOf(t.db, paid.id)).filter((b) => b.source === 'free')).toHaveLength(0);
     const [march] = await batchesOf(t.db, free.id);
     expect(march!.expiresAt).toEqual(at('2026-04-01T00:00:00Z'));
+    await expectInvariants(t.db);
+  });
+
+  it('a user whose address is not verified gets no free credits (a scripted sign-up farms nothing) until it is', async () => {
+    const unverified = await makeUser(t.db, { emailVerified: false });
+    const verified = await makeUser(t.db);
+    const march = await run(at('2026-03-01T00:00:00Z'));
+    expect(march.results).toMatchObject({ processed: 1, successful: 1 });
+    expect(await batchesOf(t.db, unverified.id)).toEqual([]);
+    expect(await keysOf(verified.id)).toEqual([`free:${verified.id}:2026-03`]);
+
+    await t.db.update(users).set({ emailVerified: true }).where(eq(users.id, unverified.id));
+    await run(at('2026-03-02T00:00:00Z'));
+    expect(await keysOf(unverified.id)).toEqual([`free:${unverified.id}:2026-03`]);
     await expectInvariants(t.db);
   });
 });

@@ -6,7 +6,7 @@ import { expectInvariants } from '@tests/helpers/invariants';
 import { balanceOf } from '@tests/helpers/queries';
 import { creditBatches, creditSchedules, jobRuns, subscriptions } from '@/lib/server/db/schema';
 import { MAX_CREDITS } from '@/config/credits';
-import { onUserCreated } from '@/lib/server/usecases/on-user-created';
+import { grantWelcomeCredits } from '@/lib/server/usecases/grant-welcome-credits';
 import { grantCredits, type GrantCreditsParams } from '@/lib/server/usecases/grant-credits';
 import { debitCredits } from '@/lib/server/credits/debit';
 import { debitCreditsInSteps } from '@/lib/server/credits/debit-in-steps';
@@ -265,8 +265,8 @@ describe('found by the review', () => {
 
   it('the welcome credits granted again later (the self-healing path) are a replay, not a conflict', async () => {
     const user = await makeUser(t.db);
-    await onUserCreated(t.db, { userId: user.id, now: at('2026-03-10T10:00:00Z') });
-    const again = await onUserCreated(t.db, { userId: user.id, now: at('2026-03-10T10:05:00Z') });
+    await grantWelcomeCredits(t.db, { userId: user.id, now: at('2026-03-10T10:00:00Z') });
+    const again = await grantWelcomeCredits(t.db, { userId: user.id, now: at('2026-03-10T10:05:00Z') });
     expect(again.bonus).toMatchObject({ ok: true, replayed: true });
     expect(again.free).toMatchObject({ ok: true, replayed: true });
   });

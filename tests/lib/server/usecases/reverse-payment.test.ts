@@ -505,7 +505,7 @@ describe.runIf(onRealServer)('a refund racing a spend (Postgres server)', () => 
  */
 function reverseOnce(event: Parameters<typeof reversePayment>[1]) {
   return t.db.transaction((tx) =>
-    reversePayment(tx as unknown as Database, event, { provider: 'stripe', now: refundedAt, config: creditsConfig }),
+    reversePayment(tx as unknown as Database, event, { provider: 'stripe', now: refundedAt, config: creditsConfig, receipts: [] }),
   );
 }
 

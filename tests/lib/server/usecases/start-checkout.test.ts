@@ -81,6 +81,7 @@ describe('starting a checkout', () => {
       ok: false,
       reason: 'payments_not_configured',
       message: 'Payments are not set up on this site yet, so nothing can be bought right now.',
+      detail: null,
     });
     // Outside production the message tells the developer what to set.
     const unconfigured = recordingProvider('stripe', { missing: ['STRIPE_SECRET_KEY'] });
@@ -88,6 +89,7 @@ describe('starting a checkout', () => {
       ok: false,
       reason: 'payments_not_configured',
       message: 'Payments are not set up on this site yet, so nothing can be bought right now. (stripe: STRIPE_SECRET_KEY)',
+      detail: 'stripe: STRIPE_SECRET_KEY',
     });
     expect(unconfigured.checkouts).toEqual([]);
     expect(await orderCount(t.db)).toBe(before);

@@ -1,5 +1,6 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
+import { getTranslations } from 'next-intl/server';
 import { notFound } from 'next/navigation';
 import { randomUUID } from 'node:crypto';
 import { env } from '@/env';
@@ -10,12 +11,14 @@ import { getJobRun } from '@/lib/server/usecases/get-job-run';
 import { voidJobRun } from '@/lib/server/usecases/void-job-run';
 import { ActionForm } from '../../action-form';
 import { continueRunAction, voidRunAction } from '../../actions';
-import { ledgerKindLabel } from '../../labels';
+import { getCreditLabels } from '@/app/credits/labels';
 import styles from '../../admin.module.css';
 import formStyles from '@/components/form.module.css';
 import table from '@/components/table.module.css';
 
-export const metadata: Metadata = { title: 'Admin · Job run' };
+export async function generateMetadata(): Promise<Metadata> {
+  return { title: (await getTranslations('admin'))('run.metaTitle') };
+}
 export const maxDuration = 60;
 
 type PageProps = {
@@ -29,7 +32,12 @@ export default async function AdminJobRunPage({ params, searchParams }: PageProp
   const { runId } = await params;
   const previewVoid = (await searchParams).preview === 'void';
   const db = await getDb();
-  const [details, format] = await Promise.all([getJobRun(db, { jobRunId: runId }), getRequestFormatters()]);
+  const [details, format, t, labels] = await Promise.all([
+    getJobRun(db, { jobRunId: runId }),
+    getRequestFormatters(),
+    getTranslations('admin.run'),
+    getCreditLabels(),
+  ]);
   if (!details) notFound();
   const { run, entries, voided } = details;
   // The preview is the void itself as a dry run: what it would take now, written nowhere.
@@ -38,44 +46,42 @@ export default async function AdminJobRunPage({ params, searchParams }: PageProp
 
   return (
     <>
-      <h1>
-        {run.job} run{run.dryRun && ' (dry run)'}
-      </h1>
+      <h1>{t('title', { job: run.job, dryRun: String(run.dryRun) })}</h1>
       <section className={styles.card} data-testid="run-details">
-        <h2>Run</h2>
+        <h2>{t('run')}</h2>
         <dl className={styles.definitions}>
-          <dt>Id</dt>
+          <dt>{t('id')}</dt>
           <dd className={styles.small}>{run.id}</dd>
-          <dt>Status</dt>
+          <dt>{t('status')}</dt>
           <dd data-testid="run-status" className={run.status === 'failed' || run.stale ? styles.bad : undefined}>
-            {run.stale ? 'STALE running (its process died)' : run.status}
-            {voided.entries > 0 && ` · voided: ${format.credits(voided.credits)} credits taken back from ${voided.users} users`}
+            {run.stale ? t('stale') : run.status}
+            {voided.entries > 0 && ` · ${t('voided', { credits: voided.credits, users: voided.users })}`}
           </dd>
-          <dt>Trigger</dt>
+          <dt>{t('trigger')}</dt>
           <dd>{run.trigger}</dd>
-          <dt>Started</dt>
+          <dt>{t('started')}</dt>
           <dd>{format.dateTime(run.startedAt)}</dd>
-          <dt>Duration</dt>
-          <dd>{run.durationMs === null ? '—' : `${run.durationMs} ms`}</dd>
+          <dt>{t('duration')}</dt>
+          <dd>{run.durationMs === null ? '—' : t('ms', { ms: run.durationMs })}</dd>
           {run.referenceDate && (
             <>
-              <dt>Grants for</dt>
+              <dt>{t('grantsFor')}</dt>
               <dd>{run.referenceDate}</dd>
             </>
           )}
           <dt>hasMore</dt>
-          <dd>{run.hasMore ? 'yes: work was left for another call' : 'no'}</dd>
+          <dd>{t(run.hasMore ? 'hasMoreYes' : 'hasMoreNo')}</dd>
           {run.error && (
             <>
-              <dt>Error</dt>
+              <dt>{t('error')}</dt>
               <dd className={styles.bad}>{run.error}</dd>
             </>
           )}
-          <dt>Parameters</dt>
+          <dt>{t('parameters')}</dt>
           <dd>
             <pre className={styles.json}>{JSON.stringify(run.params, null, 2)}</pre>
           </dd>
-          <dt>Results</dt>
+          <dt>{t('results')}</dt>
           <dd>
             <pre className={styles.json} data-testid="run-results">
               {JSON.stringify(run.results, null, 2)}
@@ -86,7 +92,7 @@ export default async function AdminJobRunPage({ params, searchParams }: PageProp
           <ActionForm
             action={continueRunAction}
             idempotencyKey={randomUUID()}
-            submitLabel="Continue this run"
+            submitLabel={t('continue')}
             hidden={{ runId: run.id }}
             testId="continue-run"
           />
@@ -94,23 +100,26 @@ export default async function AdminJobRunPage({ params, searchParams }: PageProp
       </section>
 
       <section className={styles.card}>
-        <h2>Ledger entries it wrote</h2>
+        <h2>{t('entries.title')}</h2>
         <p data-testid="run-entries">
-          {format.credits(entries.count)} entries, {format.credits(entries.credits)} credits in all
-          {entries.count > entries.sample.length && ` (the first ${entries.sample.length} below)`}.
+          {t('entries.summary', {
+            count: entries.count,
+            credits: entries.credits,
+            shown: entries.count > entries.sample.length ? entries.sample.length : -1,
+          })}
         </p>
         {entries.sample.length > 0 && (
           <div className={table.wrap}>
             <table className={table.table}>
               <thead>
                 <tr>
-                  <th scope="col">Entry</th>
-                  <th scope="col">User</th>
-                  <th scope="col">Kind</th>
+                  <th scope="col">{t('entries.entry')}</th>
+                  <th scope="col">{t('entries.user')}</th>
+                  <th scope="col">{t('entries.kind')}</th>
                   <th scope="col" className={table.num}>
-                    Amount
+                    {t('entries.amount')}
                   </th>
-                  <th scope="col">Operation</th>
+                  <th scope="col">{t('entries.operation')}</th>
                 </tr>
               </thead>
               <tbody>
@@ -120,7 +129,7 @@ export default async function AdminJobRunPage({ params, searchParams }: PageProp
                     <td className={styles.small}>
                       <Link href={`/admin/users/${encodeURIComponent(entry.userId)}`}>{entry.userId}</Link>
                     </td>
-                    <td>{ledgerKindLabel(entry.kind)}</td>
+                    <td>{labels.kind(entry.kind)}</td>
                     <td className={table.num}>{entry.delta}</td>
                     <td className={styles.small}>{entry.operationKey}</td>
                   </tr>
@@ -133,40 +142,41 @@ export default async function AdminJobRunPage({ params, searchParams }: PageProp
 
       {voidable && (
         <section className={styles.card} data-testid="void-section">
-          <h2>Void this run</h2>
-          <p className={styles.muted}>
-            Takes back what this run granted and nobody has spent, as “void” entries; spent credits stay spent, nothing is deleted, and the
-            jobs will not grant the same periods again.
-          </p>
+          <h2>{t('void.title')}</h2>
+          <p className={styles.muted}>{t('void.explanation')}</p>
           {!preview ? (
             <Link className={formStyles.secondary} href={`/admin/jobs/${run.id}?preview=void`} data-testid="preview-void">
-              Preview the void
+              {t('void.preview')}
             </Link>
           ) : !preview.ok ? (
             <p className={formStyles.error} data-testid="void-preview">
-              {preview.message}
+              {t(`void.refusals.${preview.reason}`)}
             </p>
           ) : (
             <>
               <p data-testid="void-preview">
-                Voiding now would take <strong>{format.credits(preview.results.voidedAmount)} credits</strong> from{' '}
-                {preview.results.batches} batches of {preview.results.users} users.
+                {t.rich('void.wouldTake', {
+                  credits: preview.results.voidedAmount,
+                  batches: preview.results.batches,
+                  users: preview.results.users,
+                  strong: (chunks) => <strong>{chunks}</strong>,
+                })}
               </p>
               {/* Kept after the void (the page re-renders with nothing left to take) so its answer stays on screen; a second void takes nothing. */}
               <ActionForm
                 action={voidRunAction}
                 idempotencyKey={randomUUID()}
-                submitLabel="Void the run"
+                submitLabel={t('void.submit')}
                 hidden={{ runId: run.id }}
                 testId="void-run"
               >
                 <label className={styles.field}>
-                  Reason
-                  <input className={formStyles.input} name="reason" required maxLength={500} placeholder="wrong amount in pro-monthly" />
+                  {t('void.reason')}
+                  <input className={formStyles.input} name="reason" required maxLength={500} placeholder={t('void.reasonPlaceholder')} />
                 </label>
                 <label className={styles.field}>
                   <span>
-                    <input type="checkbox" name="confirm" value="yes" required /> I have read the preview: void it
+                    <input type="checkbox" name="confirm" value="yes" required /> {t('void.confirm')}
                   </span>
                 </label>
               </ActionForm>

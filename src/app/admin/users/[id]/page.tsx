@@ -1,25 +1,29 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
+import { getTranslations } from 'next-intl/server';
 import { notFound } from 'next/navigation';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { formatPrice } from '@/app/pricing/products';
-import { sourceLabels } from '@/app/credits/labels';
+import { getCreditLabels } from '@/app/credits/labels';
 import { hasAdminRole } from '@/lib/server/auth/roles';
 import { requireAdmin } from '@/lib/server/auth/session';
 import { getDb } from '@/lib/server/db';
+import { creditCategories } from '@/lib/server/db/schema';
 import { getRequestFormatters } from '@/lib/server/request-format';
 import { getCreditHistory } from '@/lib/server/usecases/get-credit-history';
 import { getUserForAdmin } from '@/lib/server/usecases/get-user-for-admin';
 import { listAdminAudit } from '@/lib/server/usecases/list-admin-audit';
 import { ActionForm } from '../../action-form';
 import { adjustCreditsAction, setBannedAction, setRoleAction } from '../../actions';
-import { actionLabels, describeOutcome, ledgerKindLabel } from '../../labels';
+import { getAdminLabels } from '../../labels';
 import styles from '../../admin.module.css';
 import formStyles from '@/components/form.module.css';
 import table from '@/components/table.module.css';
 
-export const metadata: Metadata = { title: 'Admin · User' };
+export async function generateMetadata(): Promise<Metadata> {
+  return { title: (await getTranslations('admin'))('user.metaTitle') };
+}
 
 const LEDGER_PAGE = 25;
 const querySchema = z.object({ cursor: z.coerce.number().int().positive().optional().catch(undefined) });
@@ -35,11 +39,14 @@ export default async function AdminUserPage({ params, searchParams }: PageProps)
   const userId = decodeURIComponent((await params).id);
   const { cursor } = querySchema.parse(await searchParams);
   const db = await getDb();
-  const [view, history, audit, format] = await Promise.all([
+  const [view, history, audit, format, t, credits, admins] = await Promise.all([
     getUserForAdmin(db, { userId }),
     getCreditHistory(db, { userId, cursor, pageSize: LEDGER_PAGE }),
     listAdminAudit(db, { targetUserId: userId, pageSize: 10 }),
     getRequestFormatters(),
+    getTranslations('admin.user'),
+    getCreditLabels(),
+    getAdminLabels(),
   ]);
   if (!view) notFound();
   const { user, summary, batches, subscriptions, payments } = view;
@@ -53,89 +60,105 @@ export default async function AdminUserPage({ params, searchParams }: PageProps)
       <h1>{user.email}</h1>
       <div className={styles.cards}>
         <section className={styles.card}>
-          <h2>User</h2>
+          <h2>{t('user')}</h2>
           <dl className={styles.definitions}>
-            <dt>Id</dt>
+            <dt>{t('id')}</dt>
             <dd className={styles.small}>{user.id}</dd>
-            <dt>Name</dt>
+            <dt>{t('name')}</dt>
             <dd>{user.name}</dd>
-            <dt>Signed up</dt>
+            <dt>{t('signedUp')}</dt>
             <dd>{format.dateTime(user.createdAt)}</dd>
-            <dt>Role</dt>
-            <dd data-testid="user-role">{isAdmin ? 'admin' : 'user'}</dd>
-            <dt>Access</dt>
+            <dt>{t('role')}</dt>
+            <dd data-testid="user-role">{t(isAdmin ? 'roles.admin' : 'roles.user')}</dd>
+            <dt>{t('access')}</dt>
             <dd data-testid="user-banned" className={user.banned ? styles.bad : undefined}>
               {user.banned
-                ? `banned${user.banReason ? `: ${user.banReason}` : ''}${user.banExpires ? ` until ${format.dateTime(user.banExpires)}` : ''}`
-                : 'can sign in'}
+                ? t('bannedDetails', {
+                    reason: user.banReason || 'none',
+                    until: user.banExpires ? format.dateTime(user.banExpires) : 'none',
+                  })
+                : t('canSignIn')}
             </dd>
           </dl>
         </section>
         <section className={styles.card}>
-          <h2>Credits (what the user sees)</h2>
+          <h2>{t('credits.title')}</h2>
           <p>
-            Balance <strong data-testid="user-balance">{format.credits(summary.balance)}</strong>, {format.credits(summary.available)}{' '}
-            spendable now, <span data-testid="user-held">{format.credits(summary.held)}</span> held by work in progress
+            {t.rich('credits.balance', {
+              balance: summary.balance,
+              available: summary.available,
+              held: summary.held,
+              balanceTag: (chunks) => <strong data-testid="user-balance">{chunks}</strong>,
+              heldTag: (chunks) => <span data-testid="user-held">{chunks}</span>,
+            })}
           </p>
           {/* Held credits are out of the balance and not yet spent: balance + held = granted − spent − expired. */}
           <p className={styles.muted}>
-            {format.credits(summary.totals.granted)} granted · {format.credits(summary.totals.consumed)} spent ·{' '}
-            {format.credits(summary.totals.expired)} expired · {format.credits(summary.held)} held
+            {t('credits.totals', {
+              granted: summary.totals.granted,
+              spent: summary.totals.consumed,
+              expired: summary.totals.expired,
+              held: summary.held,
+            })}
           </p>
           <p className={styles.muted}>
             {summary.nextExpiry
-              ? `${format.credits(summary.nextExpiry.amount)} expire on ${format.dateTime(summary.nextExpiry.date)}.`
-              : 'Nothing expires.'}{' '}
+              ? t('credits.nextExpiry', { count: summary.nextExpiry.amount, date: format.dateTime(summary.nextExpiry.date) })
+              : t('credits.noExpiry')}{' '}
             {summary.nextGrant &&
-              `Next grant: ${format.credits(summary.nextGrant.amount)} on ${format.dateTime(summary.nextGrant.date)} (${summary.nextGrant.planName}).`}
+              t('credits.nextGrant', {
+                count: summary.nextGrant.amount,
+                date: format.dateTime(summary.nextGrant.date),
+                plan: summary.nextGrant.planName,
+              })}
           </p>
         </section>
       </div>
 
       <section className={styles.card}>
-        <h2>Adjust credits</h2>
-        <p className={styles.muted}>
-          A positive amount gives a new batch; a negative one takes credits back in burn-down order and is refused below zero. Recorded as
-          an “adjust” entry naming you, and in the audit trail.
-        </p>
+        <h2>{t('adjust.title')}</h2>
+        <p className={styles.muted}>{t('adjust.explanation')}</p>
         <ActionForm
           action={adjustCreditsAction}
           idempotencyKey={randomUUID()}
-          submitLabel="Adjust"
+          submitLabel={t('adjust.submit')}
           hidden={{ userId: user.id }}
           testId="adjust"
         >
           <label className={styles.field}>
-            Amount
-            <input className={formStyles.input} name="delta" type="number" step={1} required placeholder="500 or -50" />
+            {t('adjust.amount')}
+            <input className={formStyles.input} name="delta" type="number" step={1} required placeholder={t('adjust.amountPlaceholder')} />
           </label>
           <label className={styles.field}>
-            Reason
-            <input className={formStyles.input} name="reason" required maxLength={500} placeholder="outage of 21 Nov, ticket 4711" />
+            {t('adjust.reason')}
+            <input className={formStyles.input} name="reason" required maxLength={500} placeholder={t('adjust.reasonPlaceholder')} />
           </label>
           <label className={styles.field}>
-            Category (if given)
+            {t('adjust.category')}
             <select className={formStyles.input} name="category" defaultValue="promotional">
-              <option>promotional</option>
-              <option>paid</option>
+              {creditCategories.map((category) => (
+                <option key={category} value={category}>
+                  {t(`categories.${category}`)}
+                </option>
+              ))}
             </select>
           </label>
           <label className={styles.field}>
-            Expires in days (if given)
-            <input className={formStyles.input} name="validityDays" type="number" min={1} placeholder="never" />
+            {t('adjust.validityDays')}
+            <input className={formStyles.input} name="validityDays" type="number" min={1} placeholder={t('adjust.never')} />
           </label>
         </ActionForm>
       </section>
 
       {!self && (
         <section className={styles.card}>
-          <h2>Access</h2>
+          <h2>{t('access')}</h2>
           <div className={styles.row}>
             {user.banned ? (
               <ActionForm
                 action={setBannedAction}
                 idempotencyKey={randomUUID()}
-                submitLabel="Unban"
+                submitLabel={t('unban')}
                 hidden={{ userId: user.id, banned: 'false' }}
                 testId="unban"
               />
@@ -143,21 +166,21 @@ export default async function AdminUserPage({ params, searchParams }: PageProps)
               <ActionForm
                 action={setBannedAction}
                 idempotencyKey={randomUUID()}
-                submitLabel="Ban"
+                submitLabel={t('ban')}
                 hidden={{ userId: user.id, banned: 'true' }}
                 secondary
                 testId="ban"
               >
                 <label className={styles.field}>
-                  Reason
-                  <input className={formStyles.input} name="reason" maxLength={500} placeholder="spam" />
+                  {t('banReason')}
+                  <input className={formStyles.input} name="reason" maxLength={500} placeholder={t('banReasonPlaceholder')} />
                 </label>
               </ActionForm>
             )}
             <ActionForm
               action={setRoleAction}
               idempotencyKey={randomUUID()}
-              submitLabel={isAdmin ? 'Remove the admin role' : 'Make admin'}
+              submitLabel={t(isAdmin ? 'removeAdmin' : 'makeAdmin')}
               hidden={{ userId: user.id, role: isAdmin ? 'user' : 'admin' }}
               secondary
               testId="role"
@@ -167,24 +190,24 @@ export default async function AdminUserPage({ params, searchParams }: PageProps)
       )}
 
       <section className={styles.card}>
-        <h2>Ledger</h2>
+        <h2>{t('ledger.title')}</h2>
         {history.entries.length === 0 ? (
-          <p className={styles.muted}>{cursor ? 'No older entries.' : 'No entries yet.'}</p>
+          <p className={styles.muted}>{t(cursor ? 'ledger.noOlder' : 'ledger.none')}</p>
         ) : (
           <div className={table.wrap}>
             <table className={table.table} data-testid="user-ledger">
               <thead>
                 <tr>
-                  <th scope="col">Date</th>
-                  <th scope="col">Kind</th>
+                  <th scope="col">{t('ledger.date')}</th>
+                  <th scope="col">{t('ledger.kind')}</th>
                   <th scope="col" className={table.num}>
-                    Amount
+                    {t('ledger.amount')}
                   </th>
                   <th scope="col" className={table.num}>
-                    Balance after
+                    {t('ledger.balanceAfter')}
                   </th>
-                  <th scope="col">Batch</th>
-                  <th scope="col">Operation · job run · reason</th>
+                  <th scope="col">{t('ledger.batch')}</th>
+                  <th scope="col">{t('ledger.operation')}</th>
                 </tr>
               </thead>
               <tbody>
@@ -194,7 +217,7 @@ export default async function AdminUserPage({ params, searchParams }: PageProps)
                   return (
                     <tr key={entry.id}>
                       <td>{format.dateTime(entry.createdAt)}</td>
-                      <td>{ledgerKindLabel(entry.kind)}</td>
+                      <td>{credits.kind(entry.kind)}</td>
                       <td className={table.num}>
                         {entry.delta > 0 ? '+' : ''}
                         {format.credits(entry.delta)}
@@ -206,11 +229,11 @@ export default async function AdminUserPage({ params, searchParams }: PageProps)
                         {entry.jobRunId && (
                           <>
                             {' · '}
-                            <Link href={`/admin/jobs/${entry.jobRunId}`}>run</Link>
+                            <Link href={`/admin/jobs/${entry.jobRunId}`}>{t('ledger.run')}</Link>
                           </>
                         )}
                         {reason && ` · ${reason}`}
-                        {actor && ` · by ${actor}`}
+                        {actor && ` · ${t('ledger.by', { actor })}`}
                       </td>
                     </tr>
                   );
@@ -219,31 +242,31 @@ export default async function AdminUserPage({ params, searchParams }: PageProps)
             </table>
           </div>
         )}
-        <nav className={styles.pager} aria-label="Ledger pages">
-          {cursor ? <Link href={base}>← Newest entries</Link> : <span />}
-          {history.nextCursor && <Link href={`${base}?cursor=${history.nextCursor}`}>Older entries →</Link>}
+        <nav className={styles.pager} aria-label={t('ledger.pages')}>
+          {cursor ? <Link href={base}>{t('ledger.newest')}</Link> : <span />}
+          {history.nextCursor && <Link href={`${base}?cursor=${history.nextCursor}`}>{t('ledger.older')}</Link>}
         </nav>
       </section>
 
       <section className={styles.card}>
-        <h2>Batches (newest {batches.length})</h2>
+        <h2>{t('batches.title', { count: batches.length })}</h2>
         {batches.length === 0 ? (
-          <p className={styles.muted}>No batches.</p>
+          <p className={styles.muted}>{t('batches.none')}</p>
         ) : (
           <div className={table.wrap}>
             <table className={table.table} data-testid="user-batches">
               <thead>
                 <tr>
-                  <th scope="col">Batch</th>
-                  <th scope="col">Source</th>
+                  <th scope="col">{t('batches.batch')}</th>
+                  <th scope="col">{t('batches.source')}</th>
                   <th scope="col" className={table.num}>
-                    Amount
+                    {t('batches.amount')}
                   </th>
                   <th scope="col" className={table.num}>
-                    Remaining
+                    {t('batches.remaining')}
                   </th>
-                  <th scope="col">Expires</th>
-                  <th scope="col">State</th>
+                  <th scope="col">{t('batches.expires')}</th>
+                  <th scope="col">{t('batches.state')}</th>
                 </tr>
               </thead>
               <tbody>
@@ -251,21 +274,23 @@ export default async function AdminUserPage({ params, searchParams }: PageProps)
                   <tr key={batch.id}>
                     <td>{batch.id}</td>
                     <td>
-                      {sourceLabels[batch.source] ?? batch.source} <span className={styles.muted}>({batch.category})</span>
+                      {credits.source(batch.source)} <span className={styles.muted}>({t(`categories.${batch.category}`)})</span>
                     </td>
                     <td className={table.num}>{format.credits(batch.amount)}</td>
                     <td className={table.num}>{format.credits(batch.remaining)}</td>
-                    <td>{batch.expiresAt ? format.dateTime(batch.expiresAt) : 'never'}</td>
+                    <td>{batch.expiresAt ? format.dateTime(batch.expiresAt) : t('batches.never')}</td>
                     <td>
                       {batch.expiredAt
-                        ? `expired (lost ${format.credits(batch.expiredAmount)})`
-                        : batch.expiresAt && batch.expiresAt <= now
-                          ? 'due to expire'
-                          : batch.effectiveAt > now
-                            ? 'not yet spendable'
-                            : batch.remaining === 0
-                              ? 'spent'
-                              : 'live'}
+                        ? t('batches.states.expired', { lost: batch.expiredAmount })
+                        : t(
+                            batch.expiresAt && batch.expiresAt <= now
+                              ? 'batches.states.dueToExpire'
+                              : batch.effectiveAt > now
+                                ? 'batches.states.notYetSpendable'
+                                : batch.remaining === 0
+                                  ? 'batches.states.spent'
+                                  : 'batches.states.live',
+                          )}
                     </td>
                   </tr>
                 ))}
@@ -276,30 +301,41 @@ export default async function AdminUserPage({ params, searchParams }: PageProps)
       </section>
 
       <section className={styles.card}>
-        <h2>Subscriptions</h2>
+        <h2>{t('subscriptions.title')}</h2>
         {subscriptions.length === 0 ? (
-          <p className={styles.muted}>None.</p>
+          <p className={styles.muted}>{t('none')}</p>
         ) : (
           <ul>
             {subscriptions.map((sub) => (
               <li key={sub.id}>
-                {sub.planId} ({sub.billing}), {sub.status}
-                {sub.cancelAtPeriodEnd && ', cancels at period end'} · since {format.dateTime(sub.anchorAt)} · {sub.provider ?? 'operator'}{' '}
+                {t('subscriptions.line', {
+                  plan: sub.planId,
+                  billing: sub.billing,
+                  status: sub.status,
+                  cancels: String(sub.cancelAtPeriodEnd),
+                  since: format.dateTime(sub.anchorAt),
+                  provider: sub.provider ?? 'operator',
+                })}{' '}
                 · <span className={styles.small}>{sub.id}</span>
               </li>
             ))}
           </ul>
         )}
-        <h2>Payments</h2>
+        <h2>{t('payments.title')}</h2>
         {payments.length === 0 ? (
-          <p className={styles.muted}>None.</p>
+          <p className={styles.muted}>{t('none')}</p>
         ) : (
           <ul>
             {payments.map((payment) => (
               <li key={payment.id}>
-                {format.dateTime(payment.paidAt)} · {payment.productName} · {formatPrice(format.locale, payment)} ·{' '}
-                {payment.state.replace('_', ' ')} · {format.credits(payment.credits)} credits ·{' '}
-                <span className={styles.small}>{payment.id}</span>
+                {t('payments.line', {
+                  date: format.dateTime(payment.paidAt),
+                  product: payment.productName,
+                  price: formatPrice(format.locale, payment),
+                  state: payment.state,
+                  credits: payment.credits,
+                })}{' '}
+                · <span className={styles.small}>{payment.id}</span>
               </li>
             ))}
           </ul>
@@ -307,19 +343,24 @@ export default async function AdminUserPage({ params, searchParams }: PageProps)
       </section>
 
       <section className={styles.card}>
-        <h2>Admin actions on this user</h2>
+        <h2>{t('audit.title')}</h2>
         {audit.rows.length === 0 ? (
-          <p className={styles.muted}>None.</p>
+          <p className={styles.muted}>{t('none')}</p>
         ) : (
           <ul>
             {audit.rows.map((row) => (
               <li key={row.id}>
-                {format.dateTime(row.createdAt)} · {actionLabels[row.action]} by {row.adminEmail} · {describeOutcome(row.outcome)}
+                {t('audit.line', {
+                  date: format.dateTime(row.createdAt),
+                  action: admins.action(row.action),
+                  admin: row.adminEmail,
+                  outcome: admins.outcome(row.outcome),
+                })}
               </li>
             ))}
           </ul>
         )}
-        <Link href="/admin/audit">The whole audit trail →</Link>
+        <Link href="/admin/audit">{t('audit.all')}</Link>
       </section>
     </>
   );

@@ -9,14 +9,15 @@ import { addUtcDays, startOfNextUtcMonth, startOfUtcMonth } from '@/lib/server/c
 import { planInForceDuringMonth } from '@/lib/server/credits/plans-in-force';
 import { grantCredits } from './grant-credits';
 
-export type OnUserCreatedParams = { userId: string; now?: Date; config?: CreditsConfig };
+export type GrantWelcomeCreditsParams = { userId: string; now?: Date; config?: CreditsConfig };
 
 /**
- * What a new user receives: the sign-up bonus and, without a paid plan this month, this month's free credits.
- * Keyed (`signup:{userId}`, `free:{userId}:{YYYY-MM}`), so calling it twice grants nothing more and
- * the grant job later skips the month already given.
+ * What a user receives once their e-mail address is verified (never before: an unverified sign-up
+ * costs a script nothing, see docs/accounts.md): the sign-up bonus and, without a paid plan this
+ * month, this month's free credits. Keyed (`signup:{userId}`, `free:{userId}:{YYYY-MM}`), so calling
+ * it twice grants nothing more and the grant job later skips the month already given.
  */
-export async function onUserCreated(db: Database, params: OnUserCreatedParams) {
+export async function grantWelcomeCredits(db: Database, params: GrantWelcomeCreditsParams) {
   const now = params.now ?? new Date();
   const config = params.config ?? defaultConfig;
   return transaction(db, async (tx) => {
@@ -53,16 +54,18 @@ export async function onUserCreated(db: Database, params: OnUserCreatedParams) {
 }
 
 /**
- * Grants the welcome credits if a user somehow lacks them. The auth library creates the user and
- * only then runs its hook: a failure in between (the database lost at that instant) would leave a
- * user without a sign-up bonus. Called for the signed-in user on each request; one index lookup.
+ * Grants the welcome credits to a verified user who lacks them: what the auth hooks call when an
+ * address becomes verified, and, for the signed-in verified user, each request. The auth library
+ * marks the address verified and only then runs its hook: a failure in between (the database lost
+ * at that instant) would leave a verified user without a sign-up bonus. One index lookup when granted.
+ * The caller checks that the address is verified.
  */
-export async function ensureWelcomeCredits(db: Database, params: OnUserCreatedParams): Promise<boolean> {
+export async function ensureWelcomeCredits(db: Database, params: GrantWelcomeCreditsParams): Promise<boolean> {
   const [granted] = await db
     .select({ id: creditBatches.id })
     .from(creditBatches)
     .where(eq(creditBatches.idempotencyKey, creditKeys.signup(params.userId)));
   if (granted) return false;
-  await onUserCreated(db, params);
+  await grantWelcomeCredits(db, params);
   return true;
 }
