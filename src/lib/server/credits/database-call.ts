@@ -1,19 +1,19 @@
 import 'server-only';
 import type { SQL } from 'drizzle-orm';
 import type { Database } from '@/lib/server/db/types';
-import { isRetryableDbError, queryRows } from '@/lib/server/db/sql';
+import { isRetryableDbError, queryRowsPrepared } from '@/lib/server/db/sql';
 
 const RETRIES = 5;
 
 /**
  * Calls one of the engine's database functions (`credits_debit`, `credits_reserve`, …), each a whole
- * change in one round trip and one transaction of its own, and returns its jsonb answer. `call` selects
- * it `as outcome`.
+ * change in one round trip and one transaction of its own (a prepared statement: `queryRowsPrepared`),
+ * and returns its jsonb answer. `call` selects it `as outcome`.
  */
 export async function callCreditsFunction(db: Database, call: SQL): Promise<unknown> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const [row] = await queryRows<{ outcome: unknown }>(db, call);
+      const [row] = await queryRowsPrepared<{ outcome: unknown }>(db, call);
       return parseJson(row?.outcome);
     } catch (error) {
       // A deadlock or serialization failure rolled the whole call back: nothing was written, try again.

@@ -1,4 +1,5 @@
 import type { SQL } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Database } from './types';
 
 /** Runs raw SQL and returns its rows, whichever driver is underneath (postgres.js gives an array, PGlite `{ rows }`). */
@@ -6,6 +7,26 @@ export async function queryRows<T>(db: Database, query: SQL): Promise<T[]> {
   const result = (await db.execute(query)) as unknown;
   if (Array.isArray(result)) return result as T[];
   return ((result as { rows?: T[] }).rows ?? []) as T[];
+}
+
+const dialect = new PgDialect();
+
+type PreparingClient = { unsafe(query: string, params: unknown[], options: { prepare: boolean }): Promise<unknown> };
+
+/**
+ * `queryRows` for a statement sent on every request (a spend, a hold's steps): on postgres.js it goes
+ * as a prepared statement. drizzle sends raw SQL unnamed, and postgres.js then takes two round trips
+ * for a statement with parameters (Parse and Describe to learn their types, then Bind and Execute),
+ * which the server parses every time; prepared, it is described once per connection and then costs one
+ * round trip. A transaction (its statements belong to its own connection), PGlite, and a `DATABASE_URL`
+ * ending in `?prepare=false` (a pooler in transaction mode that cannot keep prepared statements) take
+ * the usual path.
+ */
+export async function queryRowsPrepared<T>(db: Database, query: SQL): Promise<T[]> {
+  const client = (db as { $client?: Partial<PreparingClient> }).$client;
+  if (typeof client?.unsafe !== 'function') return queryRows(db, query);
+  const { sql: text, params } = dialect.sqlToQuery(query);
+  return (await client.unsafe(text, params, { prepare: true })) as T[];
 }
 
 const RETRYABLE_CODES = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
