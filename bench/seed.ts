@@ -145,6 +145,12 @@ export async function seedChunk(db: Database, p: { from: number; to: number; cal
         select user_id, amount, amount, source, category, effective_at, expires_at, key, subscription_id, schedule_id, installment, purchase_id, effective_at
           from ordered order by i, ord
         returning id, idempotency_key
+      ), balances as (
+        -- Ledger entries and operations reference the balance row; the keys are checked at the end of
+        -- the statement, when it exists.
+        insert into credit_balances (user_id, balance, total_granted, total_consumed, total_expired, updated_at)
+        select user_id, sum(amount)::bigint, sum(amount)::bigint, 0, 0, min(effective_at)
+          from ordered group by i, user_id order by i
       ), operations as (
         insert into credit_operations (key, user_id, kind, amount, balance_after, created_at)
         select key, user_id, 'grant', amount, balance_after, effective_at from ordered
@@ -153,12 +159,6 @@ export async function seedChunk(db: Database, p: { from: number; to: number; cal
       select o.user_id, o.amount, o.balance_after, 'grant', b.id, o.key, o.effective_at
         from ordered o join batches b on b.idempotency_key = o.key
        order by b.id`);
-    await t.execute(sql`
-      insert into credit_balances (user_id, balance, total_granted, total_consumed, total_expired, updated_at)
-      select c.user_id, x.total, x.total, 0, 0, c.at
-        from bench_chunk c
-        join lateral (select sum(l.delta)::bigint as total from credit_ledger l where l.user_id = c.user_id) x on true
-       order by c.i`);
   });
 }
 
