@@ -2,21 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { setupTestDatabase } from '@tests/helpers/db';
 import { makeBatch, makeUser } from '@tests/helpers/factories';
+import { errorCodeOf } from '@tests/helpers/queries';
 import { creditBalances, creditBatches, creditHolds, creditLedger, creditSchedules, subscriptions } from '@/lib/server/db/schema';
-import { queryRows, pgErrorCode } from '@/lib/server/db/sql';
+import { queryRows } from '@/lib/server/db/sql';
 import { releaseCredits } from '@/lib/server/usecases/release-credits';
 import { reserveCredits } from '@/lib/server/usecases/reserve-credits';
 
 const t = setupTestDatabase();
-
-async function errorCodeOf(work: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await work;
-  } catch (error) {
-    return pgErrorCode(error);
-  }
-  return undefined;
-}
 
 describe('schema', () => {
   it('migrations apply to an empty database and create every table', async () => {

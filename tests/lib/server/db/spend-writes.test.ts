@@ -4,7 +4,8 @@ import postgres from 'postgres';
 import { onRealServer, setupTestDatabase } from '@tests/helpers/db';
 import { makeBatch, makeUser } from '@tests/helpers/factories';
 import { expectInvariants } from '@tests/helpers/invariants';
-import { pgErrorCode, queryRows } from '@/lib/server/db/sql';
+import { errorCodeOf } from '@tests/helpers/queries';
+import { queryRows } from '@/lib/server/db/sql';
 import { consumeCredits } from '@/lib/server/usecases/consume-credits';
 
 // What a spend writes, kept small (migration 0014, docs/performance.md): its entries reference the
@@ -15,15 +16,6 @@ const t = setupTestDatabase({ maxConnections: 1 });
 
 const spend = (userId: string, key: string) =>
   consumeCredits(t.db, { userId, amount: 1, reason: 'export', idempotencyKey: key, now: new Date() });
-
-async function errorCodeOf(work: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await work;
-  } catch (error) {
-    return pgErrorCode(error);
-  }
-  return undefined;
-}
 
 describe('what a spend writes', () => {
   it('a ledger entry, an operation and a hold belong to a balance row: none is written for a user without one', async () => {
