@@ -1,4 +1,4 @@
--- What a spend writes, made cheaper (docs/performance.md, "Cheaper writes"):
+-- What a spend writes, made cheaper (docs/performance.md, "Cheaper spends"):
 -- * Ledger entries, operations and holds reference the user's balance row instead of the user. Every
 --   change locks the balance row first, so the key's check finds it locked already and takes no lock;
 --   against users it took a share lock on the user's row, a write (and, after a checkpoint, a full page
@@ -10,6 +10,13 @@
 --   function's statements with parameters were planned again on most calls (custom plans), about a
 --   tenth of a spend's time on the server. Every statement in them looks rows up by key or by user, the
 --   same plan whatever the values. A CREATE OR REPLACE of these functions drops the setting: repeat it.
+-- Applied at start-up while the running app spends: every table it changes is locked at once, the
+-- balances first as every change of credits does, so a spend in flight finishes first and the next
+-- one waits for the migration, instead of the two deadlocking. It waits at most 10 s for those locks
+-- (a long transaction holding one), then fails, and the next start tries again.
+SET LOCAL lock_timeout = '10s';--> statement-breakpoint
+LOCK TABLE "credit_balances", "credit_holds", "credit_batches", "credit_operations", "credit_ledger", "users" IN ACCESS EXCLUSIVE MODE;--> statement-breakpoint
+SET LOCAL lock_timeout TO DEFAULT;--> statement-breakpoint
 ALTER TABLE "credit_holds" DROP CONSTRAINT "credit_holds_user_id_users_id_fk";
 --> statement-breakpoint
 ALTER TABLE "credit_ledger" DROP CONSTRAINT "credit_ledger_user_id_users_id_fk";

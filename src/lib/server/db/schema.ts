@@ -243,7 +243,9 @@ export const creditBatches = pgTable(
     // Consumption reads a user's live batches in burn-down order. `remaining` is deliberately not in
     // the predicate (nor in any index): a spend then updates its batch in place (a HOT update, room kept
     // by the table's fillfactor, migration 0014) instead of writing a new entry in every index of the
-    // table. The price: a user's emptied batches stay in this index until they expire or are swept.
+    // table. The price: a user's emptied batches stay in this index until they expire, and emptied
+    // batches that never expire (lifetime credits, packs without validity) stay in it for good; a spend
+    // steps over them (about 0.2 µs each: 3 000 of them cost a spend 0.7 ms).
     index('credit_batches_live_user_idx')
       .on(t.userId, t.expiresAt)
       .where(sql`${t.expiredAt} is null`),

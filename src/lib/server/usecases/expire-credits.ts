@@ -214,7 +214,7 @@ async function expireChunk(
   const userIds = p.groups.map((group) => group.userId);
   const now = p.now.toISOString();
   const batchIds = JSON.stringify(p.groups.flatMap((group) => group.batchIds));
-  // Read through the per-user live-batch index (expired_at is null and remaining > 0).
+  // Read through the per-user live-batch index (expired_at is null; `remaining > 0` is checked on the row).
   const sameUsers = !p.dryRun
     ? sql`union
       select b.id from credit_batches b
