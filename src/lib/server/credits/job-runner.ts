@@ -38,6 +38,19 @@ export type JobOutcome<R> = {
 };
 
 /**
+ * What a job's usecase answers from its run: the run's id and time, its counts, whether work is left,
+ * and, in a dry run, the first rows it would have written. The run's other fields (cursor, what the
+ * run row keeps) stay with the runner.
+ */
+export function jobAnswer<R, P>(
+  run: { jobId: string; durationMs: number; results: R; hasMore: boolean },
+  dryRun: boolean | undefined,
+  preview: P[],
+): { jobId: string; durationMs: number; results: R; hasMore: boolean; preview?: P[] } {
+  return { jobId: run.jobId, durationMs: run.durationMs, results: run.results, hasMore: run.hasMore, ...(dryRun ? { preview } : {}) };
+}
+
+/**
  * A run still `running` after this long is taken for dead (its process killed: a deploy, a platform
  * timeout). Every route call stops well before it; a CLI backfill that runs longer is still shown stale.
  */

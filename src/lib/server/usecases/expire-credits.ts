@@ -6,6 +6,7 @@ import { queryRows } from '@/lib/server/db/sql';
 import {
   DRY_RUN_PREVIEW_SIZE,
   inlined,
+  jobAnswer,
   runJob,
   withBalancesLocked,
   writeChunk,
@@ -120,13 +121,7 @@ export async function expireCredits(db: Database, params: ExpireCreditsParams): 
     }
     return { results: counts, hasMore };
   });
-  return {
-    jobId: run.jobId,
-    durationMs: run.durationMs,
-    results: run.results,
-    hasMore: run.hasMore,
-    ...(params.dryRun ? { preview } : {}),
-  };
+  return jobAnswer(run, params.dryRun, preview);
 }
 
 /**

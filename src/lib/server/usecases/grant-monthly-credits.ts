@@ -7,7 +7,7 @@ import { queryRows } from '@/lib/server/db/sql';
 import { lockBalances } from '@/lib/server/credits/balances';
 import { postGrantedBatches } from '@/lib/server/credits/posting';
 import { creditKeysSql } from '@/lib/server/credits/keys';
-import { DRY_RUN_PREVIEW_SIZE, runJob, writeChunk, type JobOptions } from '@/lib/server/credits/job-runner';
+import { DRY_RUN_PREVIEW_SIZE, jobAnswer, runJob, writeChunk, type JobOptions } from '@/lib/server/credits/job-runner';
 import { addUtcDays, utcDateKey } from '@/lib/server/credits/time';
 import { planEnds, planInForceDuringMonth } from '@/lib/server/credits/plans-in-force';
 
@@ -143,14 +143,7 @@ export async function grantMonthlyCredits(db: Database, params: GrantMonthlyCred
       return { results: counts, hasMore, cursor: hasMore ? cursor : null, referenceDate: date };
     },
   );
-  return {
-    jobId: run.jobId,
-    date,
-    durationMs: run.durationMs,
-    results: run.results,
-    hasMore: run.hasMore,
-    ...(params.dryRun ? { preview } : {}),
-  };
+  return { ...jobAnswer(run, params.dryRun, preview), date };
 }
 
 async function resumeCursor(db: Database, date: string): Promise<string> {

@@ -5,7 +5,7 @@ import { creditsConfig as defaultConfig, type CreditsConfig } from '@/config/cre
 import { createFormatters } from '@/lib/format';
 import type { Database } from '@/lib/server/db/types';
 import { queryRows } from '@/lib/server/db/sql';
-import { DRY_RUN_PREVIEW_SIZE, inlined, runJob, writeChunk, type JobOptions } from '@/lib/server/credits/job-runner';
+import { DRY_RUN_PREVIEW_SIZE, inlined, jobAnswer, runJob, writeChunk, type JobOptions } from '@/lib/server/credits/job-runner';
 import { sendMail } from '@/lib/server/mail';
 import { appLink } from '@/lib/server/mail/links';
 import { renderMail, type MailContent } from '@/lib/server/mail/render';
@@ -112,13 +112,7 @@ export async function notifyExpiringCredits(db: Database, params: NotifyExpiring
     }
     return { results: counts, hasMore };
   });
-  return {
-    jobId: run.jobId,
-    durationMs: run.durationMs,
-    results: run.results,
-    hasMore: run.hasMore,
-    ...(params.dryRun ? { preview } : {}),
-  };
+  return jobAnswer(run, params.dryRun, preview);
 }
 
 function count(counts: NotifyExpiringCreditsResult['results'], notice: Notice) {
